@@ -1,0 +1,117 @@
+"""What every check declares, and the helpers they share to build evidence."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from assay.index import FileEntry, FileIndex
+from assay.model import Evidence, Finding, Severity
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    """Everything a check may look at. Checks must not touch anything else."""
+
+    index: FileIndex
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+CheckFn = Callable[[CheckContext], Iterable[Finding]]
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    category: str
+    severity: Severity
+    title: str
+    description: str
+    run: CheckFn
+    clause: str | None = None  # 3GPP TS 33.117 section this check informs
+    references: tuple[str, ...] = ()
+    false_positives: str = ""  # known sources of false positives, for docs/checks.md
+
+    def finding(
+        self,
+        path: str,
+        title: str,
+        evidence: Iterable[Evidence],
+        *,
+        severity: Severity | None = None,
+        category: str | None = None,
+        references: Iterable[str] = (),
+        details: dict[str, Any] | None = None,
+    ) -> Finding:
+        return Finding(
+            rule=self.id,
+            category=category or self.category,
+            severity=severity or self.severity,
+            title=title,
+            path=path,
+            evidence=tuple(evidence),
+            references=tuple(self.references) + tuple(r for r in references if r not in self.references),
+            clause=self.clause,
+            details=details or {},
+        )
+
+
+def excerpt_of(data: bytes, start: int, end: int, context: int = 0) -> str:
+    """Printable excerpt of data[start:end]; non-printables escaped so evidence stays exact."""
+    chunk = data[max(0, start - context) : min(len(data), end + context)]
+    out = []
+    for b in chunk:
+        if 32 <= b < 127 and b != 0x5C:
+            out.append(chr(b))
+        elif b == 0x5C:
+            out.append("\\\\")
+        elif b == 0x0A:
+            out.append("\\n")
+        elif b == 0x09:
+            out.append("\\t")
+        else:
+            out.append(f"\\x{b:02x}")
+    return "".join(out)
+
+
+def evidence_at(
+    entry: FileEntry,
+    data: bytes,
+    offset: int,
+    length: int,
+    *,
+    note: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> Evidence:
+    """Evidence for the bytes data[offset:offset+length] of a file, with its line if text."""
+    line = data.count(b"\n", 0, offset) + 1 if entry.filetype in ("text", "script") else None
+    return Evidence(
+        path=entry.path,
+        sha256=entry.sha256 or "",
+        offset=offset,
+        length=length,
+        excerpt=excerpt_of(data, offset, offset + length),
+        line=line,
+        note=note,
+        details=details or {},
+    )
+
+
+def evidence_of_file(
+    entry: FileEntry, note: str | None = None, details: dict[str, Any] | None = None
+) -> Evidence:
+    """Evidence that is about the file as a whole (its mode, its existence)."""
+    return Evidence(
+        path=entry.path,
+        sha256=entry.sha256 or "",
+        note=note,
+        details={"mode": entry.mode_string, "uid": entry.uid, "gid": entry.gid, **(details or {})},
+    )
+
+
+def line_span(data: bytes, offset: int) -> tuple[int, int]:
+    """Start and end offsets of the line that holds offset."""
+    start = data.rfind(b"\n", 0, offset) + 1
+    end = data.find(b"\n", offset)
+    return start, len(data) if end < 0 else end

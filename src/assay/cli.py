@@ -1,0 +1,260 @@
+"""The `assay` command line. Sub-commands beyond `scan` live in assay/commands/*.py."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import pkgutil
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from assay import __version__
+from assay.errors import AssayError, InputError
+from assay.unpack import Limits
+
+app = typer.Typer(
+    name="assay",
+    help="Evidence-based security assessment of network-equipment firmware.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+
+EXIT_INTERNAL = 70
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"assay {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    pass
+
+
+@app.command()
+def scan(
+    image: Annotated[
+        Path, typer.Argument(help="Firmware image file, or a directory holding an unpacked root filesystem.")
+    ],
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write the report here (default: stdout).")
+    ] = None,
+    fmt: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="json, sarif, html, cyclonedx, spdx; repeat for several (then -o is a directory).",
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the JSON report on stdout, nothing else.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary.")] = False,
+    workdir: Annotated[Path | None, typer.Option(help="Keep the extracted files in this directory.")] = None,
+    profile: Annotated[str | None, typer.Option(help="Compliance profile to evaluate, e.g. ts33117.")] = None,
+    db: Annotated[
+        Path | None, typer.Option(help="Vulnerability database (default: the XDG data path if present).")
+    ] = None,
+    vex: Annotated[Path | None, typer.Option(help="Also write CycloneDX VEX to this file.")] = None,
+    triage: Annotated[
+        Path | None, typer.Option(help="Analyst triage file (VEX) that this scan honours.")
+    ] = None,
+    max_bytes: Annotated[int, typer.Option(help="Limit on bytes extracted.")] = Limits.max_total_bytes,
+    max_files: Annotated[int, typer.Option(help="Limit on files extracted.")] = Limits.max_files,
+    max_depth: Annotated[int, typer.Option(help="Limit on container nesting.")] = Limits.max_depth,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds allowed per extractor.")
+    ] = Limits.max_seconds_per_extractor,
+    fail_on: Annotated[
+        str | None,
+        typer.Option(help="Exit 1 if a finding has at least this severity (critical, high, medium, low)."),
+    ] = None,
+) -> None:
+    """Unpack IMAGE, index it, hunt for back doors and weaknesses, and report with evidence."""
+    from assay.model import Severity
+    from assay.pipeline import ScanOptions
+    from assay.pipeline import scan as run_scan
+    from assay.reports import render
+
+    formats = fmt or ["json"]
+    if as_json:
+        formats, output, quiet = ["json"], None, True
+    if len(formats) > 1 and output is None:
+        raise InputError("several --format values need -o DIRECTORY")
+    if fail_on is not None and fail_on not in {s.value for s in Severity}:
+        raise InputError(f"--fail-on must be one of {', '.join(s.value for s in Severity)}")
+    options = ScanOptions(
+        limits=Limits(
+            max_total_bytes=max_bytes,
+            max_files=max_files,
+            max_depth=max_depth,
+            max_seconds_per_extractor=timeout,
+        ),
+        workdir=workdir,
+        profile=profile,
+        vuln_db=db,
+        vex_triage=triage,
+    )
+    if db is None:
+        from assay.paths import default_db_path
+
+        default = default_db_path()
+        if default.exists():
+            options.vuln_db = default
+
+    if quiet:
+        report = run_scan(image, options)
+    else:
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("starting", total=None)
+
+            def progress(stage: str, done: int | None, total: int | None) -> None:
+                bar.update(task, description=stage, completed=done or 0, total=total)
+
+            report = run_scan(image, options, progress)
+    data = report.to_dict()
+    if vex is not None:
+        _write_vex(data, vex)
+
+    if output is not None and len(formats) > 1:
+        output.mkdir(parents=True, exist_ok=True)
+        stem = image.name
+        ext = {"json": "json", "sarif": "sarif", "html": "html", "cyclonedx": "cdx.json", "spdx": "spdx.json"}
+        for f in formats:
+            (output / f"{stem}.{ext.get(f, f)}").write_text(render(data, f), encoding="utf-8")
+    else:
+        text = render(data, formats[0])
+        if output is None:
+            sys.stdout.write(text)
+        else:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(text, encoding="utf-8")
+    if not quiet:
+        from assay.reports.terminal import print_summary
+
+        print_summary(data, err)
+    if fail_on is not None:
+        threshold = Severity(fail_on).rank
+        if any(Severity(f["severity"]).rank >= threshold for f in data["findings"]):
+            raise typer.Exit(1)
+
+
+def _write_vex(data: dict, path: Path) -> None:
+    from assay.vulns.vex import render_vex
+
+    path.write_text(render_vex(data), encoding="utf-8")
+
+
+@app.command()
+def inspect(
+    image: Annotated[Path, typer.Argument(help="Firmware image or blob to unpack.")],
+    workdir: Annotated[Path | None, typer.Option(help="Extract here and keep the files.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Unpack IMAGE and list its layers and filesystems, without running checks."""
+    import shutil
+    import tempfile
+
+    from assay.unpack import unpack
+
+    tmp = None
+    if workdir is None:
+        tmp = tempfile.mkdtemp(prefix="assay-inspect-")
+        workdir = Path(tmp)
+    try:
+        result = unpack(image, workdir)
+        out = {
+            "image": str(image),
+            "format": result.image_format,
+            "layers": [vars(layer) for layer in result.layers],
+            "filesystems": [
+                {
+                    "id": fs.id,
+                    "type": fs.fstype,
+                    "root": fs.looks_like_root,
+                    "entries": len(fs.entries),
+                    "source": fs.source,
+                }
+                for fs in result.filesystems
+            ],
+            "warnings": result.warnings,
+        }
+        if as_json:
+            typer.echo(json.dumps(out, indent=2, default=str))
+        else:
+            for layer in result.layers:
+                typer.echo(f"{'  ' * layer.depth}{layer.handler} at 0x{layer.offset:x} size {layer.size}")
+            for fs in out["filesystems"]:
+                typer.echo(
+                    f"{fs['id']}: {fs['type']} {fs['entries']} entries{' (root)' if fs['root'] else ''}"
+                )
+            for w in result.warnings:
+                typer.echo(f"warning: {w}")
+    finally:
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _register_commands() -> None:
+    import assay.commands as pkg
+
+    for mod in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"assay.commands.{mod.name}")
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(app)
+
+
+_register_commands()
+
+
+def main() -> None:
+    """Entry point: one-line errors with documented exit codes, never a traceback."""
+    try:
+        app(standalone_mode=False)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except AssayError as exc:
+        err.print(f"assay: {exc.kind}: {exc}", markup=False, highlight=False)
+        sys.exit(exc.exit_code)
+    except (typer.BadParameter, typer.Abort) as exc:  # pragma: no cover - click handles most
+        err.print(f"assay: usage: {exc}", markup=False)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err.print("assay: interrupted")
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            err.print(f"assay: usage: {exc.format_message()}", markup=False, highlight=False)
+            sys.exit(exc.exit_code)
+        if os.environ.get("ASSAY_DEBUG"):
+            raise
+        err.print(f"assay: internal error: {type(exc).__name__}: {exc}", markup=False, highlight=False)
+        sys.exit(EXIT_INTERNAL)

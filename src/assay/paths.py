@@ -1,0 +1,19 @@
+"""Where Assay keeps data between runs (XDG base directories, overridable)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def data_dir() -> Path:
+    if os.environ.get("ASSAY_DATA_DIR"):
+        return Path(os.environ["ASSAY_DATA_DIR"])
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(base) / "assay"
+
+
+def default_db_path() -> Path:
+    if os.environ.get("ASSAY_VULN_DB"):
+        return Path(os.environ["ASSAY_VULN_DB"])
+    return data_dir() / "vulns.sqlite"
