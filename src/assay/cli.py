@@ -8,7 +8,7 @@ import os
 import pkgutil
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -186,7 +186,7 @@ def inspect(
         workdir = Path(tmp)
     try:
         result = unpack(image, workdir)
-        out = {
+        out: dict[str, Any] = {
             "image": str(image),
             "format": result.image_format,
             "layers": [vars(layer) for layer in result.layers],

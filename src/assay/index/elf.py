@@ -53,7 +53,7 @@ def parse_elf(data: bytes) -> ElfInfo | None:
         has_dynamic = False
         for seg in elf.iter_segments():
             if seg["p_type"] == "PT_INTERP":
-                interp = seg.get_interp_name()
+                interp = seg.get_interp_name()  # type: ignore[attr-defined]
             elif seg["p_type"] == "PT_DYNAMIC":
                 has_dynamic = True
         for sec in elf.iter_sections():

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from dissect.squashfs import SquashFS
 from dissect.util.stream import RangeStream
@@ -64,8 +66,12 @@ class SquashFSHandler(Handler):
                 elif kind == KIND_SYMLINK:
                     meta.link_target = node.link
                 elif kind == KIND_FILE:
-                    stream = node.open()
-                    writer.write_stream(path, iter(lambda s=stream: s.read(1 << 20), b""), node.size)
+                    writer.write_stream(path, _chunks(node.open()), node.size)
                 fs.entries[path] = meta
                 ctx.budget.add_file()
         return Extracted(filesystem=fs)
+
+
+def _chunks(stream: BinaryIO) -> Iterator[bytes]:
+    while chunk := stream.read(1 << 20):
+        yield chunk
