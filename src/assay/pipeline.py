@@ -122,7 +122,7 @@ def _scan(image: Path, workdir: Path, options: ScanOptions, progress: Progress) 
     checks = all_checks()
     if options.only_checks:
         checks = [c for c in checks if c.id in options.only_checks or c.category in options.only_checks]
-    ctx = CheckContext(index=index, options=dict(options.check_options))
+    ctx = CheckContext(index=index, options=dict(options.check_options), components=tuple(components))
     t0 = time.perf_counter()
     run = run_checks(ctx, checks, progress=lambda cid: progress("check " + cid, None, None))
     timings["checks"] = time.perf_counter() - t0
@@ -148,7 +148,7 @@ def _scan(image: Path, workdir: Path, options: ScanOptions, progress: Progress) 
             for c in checks
         ],
     )
-    enrich(report, options)
+    enrich(report, options, index)
     return report
 
 
@@ -158,7 +158,7 @@ def identify_components(index: FileIndex) -> list[Component]:
     return identify(index)
 
 
-def enrich(report: Report, options: ScanOptions) -> None:
+def enrich(report: Report, options: ScanOptions, index: FileIndex | None = None) -> None:
     """Stages that work on the report itself: vulnerability matching, compliance."""
     if options.vuln_db is not None or options.vex_triage is not None:
         from assay.vulns import annotate_report
@@ -167,7 +167,7 @@ def enrich(report: Report, options: ScanOptions) -> None:
     if options.profile:
         from assay.compliance import evaluate
 
-        report.compliance = evaluate(report, options.profile)
+        report.compliance = evaluate(report.to_dict(), options.profile, index)
 
 
 def image_info(image: Path, unpacked: UnpackResult) -> dict[str, Any]:

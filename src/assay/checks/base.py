@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assay.index import FileEntry, FileIndex
-from assay.model import Evidence, Finding, Severity
+from assay.model import Component, Evidence, Finding, Severity
 
 
 @dataclass(frozen=True)
@@ -16,6 +16,7 @@ class CheckContext:
 
     index: FileIndex
     options: dict[str, Any] = field(default_factory=dict)
+    components: tuple[Component, ...] = ()  # from the inventory stage, which runs first
 
 
 CheckFn = Callable[[CheckContext], Iterable[Finding]]
