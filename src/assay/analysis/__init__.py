@@ -1,0 +1,1 @@
+"""Shared parsers and models that several checks and stages use."""
