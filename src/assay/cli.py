@@ -234,7 +234,10 @@ _register_commands()
 def main() -> None:
     """Entry point: one-line errors with documented exit codes, never a traceback."""
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click returns a typer.Exit's code instead of exiting.
+        rc = app(standalone_mode=False)
+        if isinstance(rc, int) and rc:
+            sys.exit(rc)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except AssayError as exc:

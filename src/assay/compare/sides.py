@@ -1,0 +1,78 @@
+"""Load the two sides of a comparison: unpack (or scan) each image and keep its file view."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from assay.index import FileEntry, FileIndex, build_index
+from assay.pipeline import Report, ScanOptions, image_info, scan
+from assay.unpack import Limits, unpack
+
+
+@dataclass
+class Side:
+    """One input: its image facts, its file view and, when scanned, its report."""
+
+    label: str
+    source: Path
+    image: dict[str, Any]
+    index: FileIndex
+    report: Report | None = None
+
+    @property
+    def is_directory(self) -> bool:
+        return self.source.is_dir()
+
+    def keyed(self) -> dict[str, FileEntry]:
+        """Entries by comparison key: the path for the primary filesystem, 'fsN:/path' for others."""
+        primary = self.index.fs_order[0] if self.index.fs_order else None
+        return {entry_key(e, primary): e for e in self.index}
+
+
+def entry_key(entry: FileEntry, primary: str | None) -> str:
+    return entry.path if entry.fs == primary else f"{entry.fs}:{entry.path}"
+
+
+def _scan_side(source: Path, workdir: Path, options: ScanOptions) -> Side:
+    report = scan(source, replace(options, workdir=workdir))
+    # The report lists files in index order, root filesystem first; keep that order.
+    index = FileIndex(report.files, list(dict.fromkeys(e.fs for e in report.files)))
+    return Side(source.name, source, dict(report.image), index, report)
+
+
+def _unpack_side(source: Path, workdir: Path, limits: Limits) -> Side:
+    unpacked = unpack(source, workdir / "extract", limits)
+    index = build_index(unpacked.filesystems)
+    return Side(source.name, source, image_info(source, unpacked), index, None)
+
+
+def load_sides(
+    old: Path,
+    new: Path,
+    workdir: Path,
+    *,
+    full_scan: bool,
+    options: ScanOptions | None = None,
+    jobs: int | None = None,
+) -> tuple[Side, Side]:
+    """Both sides, in two processes when there are two cores: the sides are independent."""
+    options = options or ScanOptions()
+    dirs = (workdir / "old", workdir / "new")
+    jobs = jobs if jobs is not None else min(2, os.cpu_count() or 1)
+    if full_scan:
+        args: list[tuple[Any, ...]] = [(old, dirs[0], options), (new, dirs[1], options)]
+        fn: Any = _scan_side
+    else:
+        args = [(old, dirs[0], options.limits), (new, dirs[1], options.limits)]
+        fn = _unpack_side
+    if jobs < 2:
+        a, b = (fn(*x) for x in args)
+        return a, b
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        fa = pool.submit(fn, *args[0])
+        fb = pool.submit(fn, *args[1])
+        return fa.result(), fb.result()
