@@ -156,6 +156,10 @@ def scan(
         from assay.reports.terminal import print_summary
 
         print_summary(data, err)
+        if data.get("compliance") is not None:
+            from assay.compliance.table import print_table
+
+            print_table(data["compliance"], err)
     if fail_on is not None:
         threshold = Severity(fail_on).rank
         if any(Severity(f["severity"]).rank >= threshold for f in data["findings"]):
