@@ -6,6 +6,8 @@ import importlib
 import json
 from typing import Any
 
+from assay.reports.validate import ReportSchemaError, validate
+
 # format name -> module under assay.reports exposing render(report: dict) -> str
 FORMATS = {
     "json": "assay.reports.jsonreport",
@@ -30,4 +32,4 @@ def load(path: str) -> dict[str, Any]:
     return data
 
 
-__all__ = ["FORMATS", "load", "render"]
+__all__ = ["FORMATS", "ReportSchemaError", "load", "render", "validate"]
