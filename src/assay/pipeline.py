@@ -153,7 +153,7 @@ def _scan(image: Path, workdir: Path, options: ScanOptions, progress: Progress) 
 
 
 def identify_components(index: FileIndex) -> list[Component]:
-    from assay.inventory import identify
+    from assay.inventory.identify import identify_components as identify
 
     return identify(index)
 
