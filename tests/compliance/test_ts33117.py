@@ -270,3 +270,10 @@ def test_same_table_from_cli_json_and_html(tmp_path: Path) -> None:
     html = (out / "rootfs.html").read_text()
     for clause, v in direct.items():
         assert clause in html and v in html
+
+
+def test_compliance_doc_is_current(tmp_path: Path) -> None:
+    repo = Path(__file__).resolve().parents[2]
+    out = tmp_path / "compliance.md"
+    subprocess.run([sys.executable, str(repo / "scripts" / "gen-compliance-doc.py"), str(out)], check=True)
+    assert out.read_text() == (repo / "docs" / "compliance.md").read_text(), "run scripts/gen-compliance-doc.py"
