@@ -1,0 +1,1250 @@
+"""Static binary helpers: ELF layout, imports, call targets and string references.
+
+Everything here reads bytes; nothing executes them. The data-flow tracker is a
+deliberately small, linear, per-function constant propagator over capstone's
+"lite" disassembly (mnemonic + operand text): enough to follow how compilers
+build string addresses (MIPS lui/addiu and $gp GOT loads, ARM literal pools and
+movw/movt, AArch64 adrp+add, x86-64 rip-relative lea), to name the callee of a
+call (PLT stubs, GOT slots, MIPS stubs) and to see integer compares against
+bytes loaded from a buffer (inlined memcmp/strcmp).
+"""
+
+from __future__ import annotations
+
+import bisect
+import io
+import re
+import struct
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import capstone as cs
+from elftools.common.exceptions import ELFError
+from elftools.elf.elffile import ELFFile
+from elftools.elf.relocation import RelocationSection
+from elftools.elf.sections import SymbolTableSection
+
+COMPARE_FUNCTIONS = frozenset(
+    {"strcmp", "strncmp", "memcmp", "strcasecmp", "strncasecmp", "strstr", "strcasestr", "bcmp"}
+)
+_COPY_FUNCTIONS = frozenset({"strcpy", "stpcpy", "strncpy", "memcpy", "memmove", "strcat", "strncat"})
+_FORMAT_FUNCTIONS = frozenset({"sprintf", "snprintf", "__sprintf_chk", "__snprintf_chk"})
+_CHK = {
+    "__strcpy_chk": "strcpy",
+    "__stpcpy_chk": "stpcpy",
+    "__memcpy_chk": "memcpy",
+    "__strcat_chk": "strcat",
+}
+
+# A value the tracker knows: an int (constant or address), or a tagged tuple:
+# ("imp", name) an imported symbol; ("sp", off) a stack address;
+# ("ld", base, off, size) bytes loaded from base+off; ("ret", addr) a call's result.
+Value = Any
+
+_ARG_REGS = {
+    "mips": ("$a0", "$a1", "$a2", "$a3"),
+    "arm": ("r0", "r1", "r2", "r3"),
+    "aarch64": ("x0", "x1", "x2", "x3"),
+    "x86_64": ("rdi", "rsi", "rdx", "rcx"),
+}
+_CLOBBER = {
+    "mips": ("$v0 $v1 $a0 $a1 $a2 $a3 $t0 $t1 $t2 $t3 $t4 $t5 $t6 $t7 $t8 $t9 $at".split()),
+    "arm": "r0 r1 r2 r3 ip lr".split(),
+    "aarch64": [f"x{i}" for i in range(19)],
+    "x86_64": "rax rcx rdx rsi rdi r8 r9 r10 r11".split(),
+    "x86": "eax ecx edx".split(),
+}
+_RET = {"mips": "$v0", "arm": "r0", "aarch64": "x0", "x86_64": "rax", "x86": "eax"}
+_SP = {"mips": "$sp", "arm": "sp", "aarch64": "sp", "x86_64": "rsp", "x86": "esp"}
+
+_X86_ALIAS: dict[str, str] = {}
+for _r in "ax bx cx dx si di bp sp".split():
+    _X86_ALIAS["e" + _r] = "r" + _r
+    _X86_ALIAS[_r] = "r" + _r
+for _n in range(8, 16):
+    for _suffix in ("d", "w", "b"):
+        _X86_ALIAS[f"r{_n}{_suffix}"] = f"r{_n}"
+for _a, _b in (("al", "rax"), ("bl", "rbx"), ("cl", "rcx"), ("dl", "rdx"), ("sil", "rsi"), ("dil", "rdi")):
+    _X86_ALIAS[_a] = _b
+_ARM_ALIAS = {"sb": "r9", "sl": "r10", "fp": "r11", "ip": "r12", "r12": "r12"}
+_ARM_ALIAS["ip"] = "ip"
+_ARM_ALIAS["r12"] = "ip"
+
+_SIZE = {"byte": 1, "word": 2, "dword": 4, "qword": 8}
+
+
+@dataclass(frozen=True)
+class Section:
+    name: str
+    addr: int
+    offset: int
+    size: int
+    alloc: bool
+    execute: bool
+    write: bool
+    nobits: bool
+
+
+@dataclass(frozen=True)
+class StringRef:
+    """A NUL-terminated string in the file, reached from code."""
+
+    vaddr: int
+    offset: int
+    text: bytes
+
+
+@dataclass(frozen=True)
+class Literal:
+    """A byte string code compares against: from .rodata, composed, or inlined as integers."""
+
+    text: bytes
+    offset: int  # file offset of the literal (or of the instruction holding it)
+    how: str  # "rodata" | "composed" | "stack" | "inline"
+    pieces: tuple[StringRef, ...] = ()
+
+
+@dataclass(frozen=True)
+class CompareSite:
+    function: int
+    address: int
+    callee: str  # the import called, or "inline" for integer compares
+    literal: Literal
+
+
+@dataclass
+class FunctionFacts:
+    start: int
+    end: int
+    strings: list[StringRef] = field(default_factory=list)
+    calls: list[tuple[int, str]] = field(default_factory=list)
+    compares: list[CompareSite] = field(default_factory=list)
+
+
+@dataclass
+class ElfBinary:
+    data: bytes
+    arch: str
+    bits: int
+    little: bool
+    entry: int
+    elftype: str
+    sections: list[Section]
+    segments: list[tuple[int, int, int, int, int]]  # vaddr, memsz, offset, filesz, flags
+    imports: set[str]
+    defined_functions: dict[int, str]
+    slot_imports: dict[int, str]
+    has_interp: bool
+    dynamic: dict[str, int]
+    gnu_stack_flags: int | None
+    has_relro: bool
+    gp: int | None = None
+    stubs: list[tuple[int, int, str]] = field(default_factory=list)
+    _stub_starts: list[int] = field(default_factory=list)
+
+    # -- layout ------------------------------------------------------------
+    def offset_of(self, vaddr: int) -> int | None:
+        for va, memsz, off, filesz, _flags in self.segments:
+            if va <= vaddr < va + filesz:
+                return off + (vaddr - va)
+        return None
+
+    def section_at(self, vaddr: int) -> Section | None:
+        for s in self.sections:
+            if s.alloc and s.addr <= vaddr < s.addr + s.size:
+                return s
+        return None
+
+    def word(self, vaddr: int, size: int | None = None) -> int | None:
+        size = size or self.bits // 8
+        off = self.offset_of(vaddr)
+        if off is None or off + size > len(self.data):
+            return None
+        return int.from_bytes(self.data[off : off + size], "little" if self.little else "big")
+
+    def cstring(self, vaddr: int, limit: int = 256) -> StringRef | None:
+        sec = self.section_at(vaddr)
+        if sec is None or sec.execute or sec.nobits:
+            return None
+        off = sec.offset + (vaddr - sec.addr)
+        end = self.data.find(b"\0", off, min(off + limit, sec.offset + sec.size))
+        if end <= off:
+            return None
+        text = self.data[off:end]
+        if not all(32 <= b < 127 or b in (9, 10, 13) for b in text):
+            return None
+        return StringRef(vaddr, off, text)
+
+    def text_sections(self) -> list[Section]:
+        skip = {".plt", ".plt.got", ".plt.sec", ".MIPS.stubs", ".init", ".fini", ".iplt"}
+        return [s for s in self.sections if s.execute and not s.nobits and s.size and s.name not in skip]
+
+    def import_at(self, target: int) -> str | None:
+        i = bisect.bisect_right(self._stub_starts, target) - 1
+        if i >= 0:
+            start, end, name = self.stubs[i]
+            if start <= target < end:
+                return name
+        return None
+
+    # -- functions ---------------------------------------------------------
+    def function_starts(self) -> list[int]:
+        starts = set(self.defined_functions)
+        starts.update(_eh_frame_hdr_starts(self))
+        starts.update(_arm_exidx_starts(self))
+        if self.entry:
+            starts.add(self.entry & ~1)
+        if self.arch == "mips":
+            starts.update(_mips_prologues(self))
+        texts = self.text_sections()
+        return sorted(a & ~1 for a in starts if any(s.addr <= (a & ~1) < s.addr + s.size for s in texts))
+
+
+def load_elf(data: bytes) -> ElfBinary | None:
+    """Parse an ELF image from bytes; None if it is not one pyelftools can read."""
+    if not data.startswith(b"\x7fELF"):
+        return None
+    try:
+        return _load(data)
+    except (ELFError, ValueError, KeyError, AttributeError, IndexError, TypeError, OSError, struct.error):
+        return None
+
+
+_ARCHES = {
+    "EM_MIPS": "mips",
+    "EM_ARM": "arm",
+    "EM_AARCH64": "aarch64",
+    "EM_X86_64": "x86_64",
+    "EM_386": "x86",
+}
+
+
+def _load(data: bytes) -> ElfBinary:
+    elf = ELFFile(io.BytesIO(data))
+    machine = elf.header["e_machine"]
+    arch = _ARCHES.get(machine, str(machine).removeprefix("EM_").lower())
+    sections: list[Section] = []
+    for s in elf.iter_sections():
+        flags = s["sh_flags"]
+        sections.append(
+            Section(
+                name=s.name,
+                addr=s["sh_addr"],
+                offset=s["sh_offset"],
+                size=s["sh_size"],
+                alloc=bool(flags & 2),
+                execute=bool(flags & 4),
+                write=bool(flags & 1),
+                nobits=s["sh_type"] == "SHT_NOBITS",
+            )
+        )
+    segments = []
+    has_interp = False
+    gnu_stack: int | None = None
+    relro = False
+    for seg in elf.iter_segments():
+        t = seg["p_type"]
+        if t == "PT_LOAD":
+            segments.append(
+                (seg["p_vaddr"], seg["p_memsz"], seg["p_offset"], seg["p_filesz"], seg["p_flags"])
+            )
+        elif t == "PT_INTERP":
+            has_interp = True
+        elif t == "PT_GNU_STACK":
+            gnu_stack = seg["p_flags"]
+        elif t == "PT_GNU_RELRO":
+            relro = True
+    imports: set[str] = set()
+    defined: dict[int, str] = {}
+    dynsyms: list[Any] = []
+    dynamic: dict[str, int] = {}
+    dynsec = elf.get_section_by_name(".dynsym")
+    if isinstance(dynsec, SymbolTableSection):
+        dynsyms = list(dynsec.iter_symbols())
+    symtab = elf.get_section_by_name(".symtab")
+    for table in (dynsyms, list(symtab.iter_symbols()) if isinstance(symtab, SymbolTableSection) else []):
+        for sym in table:
+            if sym["st_info"]["type"] != "STT_FUNC" and sym["st_shndx"] != "SHN_UNDEF":
+                continue
+            if sym["st_shndx"] == "SHN_UNDEF":
+                if sym.name:
+                    imports.add(sym.name)
+            elif sym["st_value"]:
+                defined[sym["st_value"]] = sym.name
+    for sec in elf.iter_sections():
+        if sec["sh_type"] == "SHT_DYNAMIC":
+            for tag in sec.iter_tags():
+                dynamic[str(tag.entry.d_tag)] = tag.entry.d_val
+    slot_imports: dict[int, str] = {}
+    for sec in elf.iter_sections():
+        if not isinstance(sec, RelocationSection):
+            continue
+        symtab_sec = elf.get_section(sec["sh_link"]) if sec["sh_link"] else None
+        if not isinstance(symtab_sec, SymbolTableSection):
+            continue
+        for rel in sec.iter_relocations():
+            idx = rel["r_info_sym"]
+            if idx:
+                name = symtab_sec.get_symbol(idx).name
+                if name:
+                    slot_imports[rel["r_offset"]] = name
+    b = ElfBinary(
+        data=data,
+        arch=arch,
+        bits=elf.elfclass,
+        little=elf.little_endian,
+        entry=elf.header["e_entry"],
+        elftype=str(elf.header["e_type"]).removeprefix("ET_").lower(),
+        sections=sections,
+        segments=segments,
+        imports=imports,
+        defined_functions=defined,
+        slot_imports=slot_imports,
+        has_interp=has_interp,
+        dynamic=dynamic,
+        gnu_stack_flags=gnu_stack,
+        has_relro=relro,
+    )
+    stubs: list[tuple[int, int, str]] = []
+    if arch == "mips":
+        _mips_got(b, dynsyms)
+        for sym in dynsyms:
+            # MIPS lazy-binding stubs: an undefined function's st_value is its stub.
+            if sym["st_shndx"] == "SHN_UNDEF" and sym["st_value"] and sym.name:
+                stubs.append((sym["st_value"], sym["st_value"] + 16, sym.name))
+    elif arch in _ARG_REGS or arch == "x86":
+        stubs.extend(_plt_stubs(b))
+    stubs.sort()
+    b.stubs = stubs
+    b._stub_starts = [s[0] for s in stubs]
+    return b
+
+
+def _mips_got(b: ElfBinary, dynsyms: list[Any]) -> None:
+    got = b.dynamic.get("DT_PLTGOT")
+    if got is None:
+        return
+    b.gp = got + 0x7FF0
+    local = b.dynamic.get("DT_MIPS_LOCAL_GOTNO", 0)
+    first = b.dynamic.get("DT_MIPS_GOTSYM", len(dynsyms))
+    for i, sym in enumerate(dynsyms[first:]):
+        if sym.name:
+            b.slot_imports.setdefault(got + (local + i) * (b.bits // 8), sym.name)
+
+
+def _eh_frame_hdr_starts(b: ElfBinary) -> list[int]:
+    sec = next((s for s in b.sections if s.name == ".eh_frame_hdr"), None)
+    if sec is None or sec.size < 12:
+        return []
+    d = b.data[sec.offset : sec.offset + sec.size]
+    e = "<" if b.little else ">"
+    # version 1; eh_frame_ptr pcrel|sdata4; fde_count udata4; table datarel|sdata4.
+    if d[0] != 1 or d[2] != 0x03 or d[3] != 0x3B or d[1] & 0x0F != 0x0B:
+        return []
+    (count,) = struct.unpack_from(e + "I", d, 8)
+    count = min(count, (len(d) - 12) // 8)
+    return [sec.addr + loc for loc, _fde in struct.iter_unpack(e + "ii", d[12 : 12 + count * 8])]
+
+
+def _mips_prologues(b: ElfBinary) -> list[int]:
+    """PIC functions open with `lui $gp, hi; addiu $gp, $gp, lo; addu $gp, $gp, $t9`."""
+    e = "<" if b.little else ">"
+    out = []
+    for s in b.text_sections():
+        d = b.data[s.offset : s.offset + s.size - s.size % 4]
+        words = [w for (w,) in struct.iter_unpack(e + "I", d)]
+        for i, w in enumerate(words[:-2]):
+            if w >> 16 == 0x3C1C and words[i + 1] >> 16 == 0x279C:
+                out.append(s.addr + 4 * i)
+    return out
+
+
+def _arm_exidx_starts(b: ElfBinary) -> list[int]:
+    sec = next((s for s in b.sections if s.name == ".ARM.exidx"), None)
+    if sec is None:
+        return []
+    e = "<" if b.little else ">"
+    out = []
+    d = b.data[sec.offset : sec.offset + sec.size - sec.size % 8]
+    for i, (word, _x) in enumerate(struct.iter_unpack(e + "II", d)):
+        rel = word & 0x7FFFFFFF
+        if rel & 0x40000000:
+            rel -= 0x80000000
+        out.append((sec.addr + 8 * i + rel) & 0xFFFFFFFF)
+    return out
+
+
+def _plt_stubs(b: ElfBinary) -> list[tuple[int, int, str]]:
+    """Each PLT stub jumps through a GOT slot; the slot's relocation names the import."""
+    out: list[tuple[int, int, str]] = []
+    for sec in b.sections:
+        if sec.name not in (".plt", ".plt.sec", ".plt.got") or sec.nobits:
+            continue
+        code = b.data[sec.offset : sec.offset + sec.size]
+        tracker = _Tracker(b, sec.addr)
+        begin = sec.addr
+        for addr, size, mnem, ops in tracker.disasm(code, sec.addr):
+            slot = tracker.step(addr, size, mnem, ops)
+            if isinstance(slot, tuple) and slot[0] == "jump":
+                name = b.slot_imports.get(slot[1]) if isinstance(slot[1], int) else None
+                if name:
+                    out.append((begin, addr + size, name))
+                begin = addr + size
+                tracker.reset()
+    return out
+
+
+# ---------------------------------------------------------------------------
+# The tracker
+
+
+def _imm(text: str) -> int | None:
+    t = text.strip().lstrip("#$").strip()
+    try:
+        return int(t, 0)
+    except ValueError:
+        return None
+
+
+def _split_ops(ops: str) -> list[str]:
+    out, depth, cur = [], 0, []
+    for ch in ops:
+        if ch in "[(":
+            depth += 1
+        elif ch in "])":
+            depth -= 1
+        if ch == "," and depth == 0:
+            out.append("".join(cur).strip())
+            cur = []
+        else:
+            cur.append(ch)
+    if cur:
+        out.append("".join(cur).strip())
+    return out
+
+
+_X86_MEM = re.compile(r"(?:(byte|word|dword|qword) ptr )?(?:\w+:)?\[([^\]]+)\]")
+_ARM_MEM = re.compile(r"\[(\w+)(?:, #(-?0x[0-9a-f]+|-?\d+))?\](!?)")
+_MIPS_MEM = re.compile(r"(-?0x[0-9a-f]+|-?\d+)?\((\$\w+)\)")
+
+
+class _Tracker:
+    """Per-function register/stack state; step() interprets one instruction."""
+
+    def __init__(self, b: ElfBinary, start: int, thumb: bool = False) -> None:
+        self.b = b
+        self.arch = b.arch
+        self.thumb = thumb
+        self.mask = (1 << b.bits) - 1
+        self.endian = "little" if b.little else "big"
+        mode: int
+        if b.arch == "mips":
+            mode = cs.CS_MODE_MIPS32 if b.bits == 32 else cs.CS_MODE_MIPS64
+            mode |= cs.CS_MODE_LITTLE_ENDIAN if b.little else cs.CS_MODE_BIG_ENDIAN
+            self.md = cs.Cs(cs.CS_ARCH_MIPS, mode)
+        elif b.arch == "arm":
+            mode = cs.CS_MODE_THUMB if thumb else cs.CS_MODE_ARM
+            mode |= cs.CS_MODE_LITTLE_ENDIAN if b.little else cs.CS_MODE_BIG_ENDIAN
+            self.md = cs.Cs(cs.CS_ARCH_ARM, mode)
+        elif b.arch == "aarch64":
+            self.md = cs.Cs(cs.CS_ARCH_ARM64, cs.CS_MODE_ARM)
+        elif b.arch == "x86_64":
+            self.md = cs.Cs(cs.CS_ARCH_X86, cs.CS_MODE_64)
+        else:
+            self.md = cs.Cs(cs.CS_ARCH_X86, cs.CS_MODE_32)
+        self.md.skipdata = True
+        self.reset()
+
+    def disasm(self, code: bytes, addr: int) -> Iterator[tuple[int, int, str, str]]:
+        return self.md.disasm_lite(code, addr)
+
+    def reset(self) -> None:
+        self.regs: dict[str, Value] = {}
+        self.stack: dict[int, Value] = {}  # stack offset -> stored word value
+        self.sbytes: dict[int, int] = {}  # stack offset -> known byte
+        self.pushed: list[Value] = []
+        self.regs[_SP.get(self.arch, "sp")] = ("sp", 0)
+        if self.arch == "mips" and self.b.gp is not None:
+            self.regs["$gp"] = self.b.gp
+        if self.arch == "x86":
+            gotplt = next((s.addr for s in self.b.sections if s.name == ".got.plt"), None)
+            if gotplt is not None:
+                self.regs["ebx"] = gotplt
+
+    # -- register access -------------------------------------------------
+    def reg(self, name: str) -> str:
+        name = name.strip()
+        if self.arch == "x86_64":
+            return _X86_ALIAS.get(name, name)
+        if self.arch == "aarch64":
+            if name.startswith("w") and name[1:].isdigit():
+                return "x" + name[1:]
+            return "sp" if name == "wsp" else name
+        if self.arch == "arm":
+            return _ARM_ALIAS.get(name, name)
+        return name
+
+    def get(self, op: str) -> Value:
+        op = op.strip()
+        v = _imm(op)
+        if v is not None and (op[0] in "#-0123456789"):
+            return v
+        r = self.reg(op)
+        if r in ("$zero", "xzr", "wzr"):
+            return 0
+        return self.regs.get(r)
+
+    def set(self, op: str, value: Value) -> None:
+        r = self.reg(op)
+        if self.arch == "mips" and r in ("$gp", "$zero"):
+            return
+        if self.arch == "x86" and r == "ebx" and value is None:
+            return
+        if isinstance(value, int):
+            value &= self.mask
+        self.regs[r] = value
+
+    def add(self, a: Value, b: Value) -> Value:
+        if isinstance(a, int) and isinstance(b, int):
+            return (a + b) & self.mask
+        if isinstance(a, tuple) and a[0] == "sp" and isinstance(b, int):
+            return ("sp", a[1] + _signed(b, self.b.bits))
+        if isinstance(b, tuple) and b[0] == "sp" and isinstance(a, int):
+            return ("sp", b[1] + _signed(a, self.b.bits))
+        if isinstance(a, tuple) and a[0] == "ret" and isinstance(b, int):
+            return ("ptr", a, b)
+        if isinstance(a, tuple) and a[0] == "ptr" and isinstance(b, int):
+            return ("ptr", a[1], a[2] + b)
+        return None
+
+    def load(self, base: Value, off: int, size: int) -> Value:
+        """Value of a memory load from base+off."""
+        addr = self.add(base, off)
+        if isinstance(addr, int):
+            name = self.b.slot_imports.get(addr)
+            if name:
+                return ("imp", name)
+            sec = self.b.section_at(addr)
+            if (
+                sec is not None
+                and not sec.nobits
+                and not (sec.write and sec.name not in (".got", ".got.plt"))
+            ):
+                return self.b.word(addr, size)
+            return None
+        if isinstance(addr, tuple) and addr[0] == "sp":
+            if size >= 4 and addr[1] in self.stack:
+                return self.stack[addr[1]]
+            return ("ld", "sp", addr[1], size)
+        if base is None:
+            return None
+        if isinstance(base, tuple) and base[0] == "ptr":
+            return ("ld", base[1], base[2] + off, size)
+        return ("ld", base, off, size)
+
+    def store(self, base: Value, off: int, size: int, value: Value) -> None:
+        addr = self.add(base, off)
+        if not (isinstance(addr, tuple) and addr[0] == "sp"):
+            return
+        o = addr[1]
+        self.stack[o] = value
+        if isinstance(value, int):
+            for i, byte in enumerate((value & ((1 << (8 * size)) - 1)).to_bytes(size, self.endian)):
+                self.sbytes[o + i] = byte
+        else:
+            for i in range(size):
+                self.sbytes.pop(o + i, None)
+
+    def clobber(self, ret: Value) -> None:
+        for r in _CLOBBER.get(self.arch, ()):
+            self.regs.pop(r, None)
+        self.regs[_RET[self.arch]] = ret
+
+    def args(self) -> list[Value]:
+        if self.arch == "x86":
+            sp = self.regs.get("esp")
+            base = sp[1] if isinstance(sp, tuple) and sp[0] == "sp" else 0
+            return [self.stack.get(base + 4 * i) for i in range(4)]
+        return [self.regs.get(r) for r in _ARG_REGS[self.arch]]
+
+    # -- one instruction -----------------------------------------------
+    def step(self, addr: int, size: int, mnem: str, ops: str) -> Any:
+        """Interpret one instruction. Returns ("call", target), ("jump", slot), ("cmp", a, b) or None."""
+        try:
+            return getattr(self, "_" + self.arch.replace("x86_64", "x64"))(addr, size, mnem, _split_ops(ops))
+        except (ValueError, IndexError, TypeError, OverflowError):
+            return None
+
+    def _mips(self, addr: int, size: int, m: str, o: list[str]) -> Any:
+        if m == "lui":
+            self.set(o[0], (_imm(o[1]) or 0) << 16)
+        elif m in ("addiu", "addi", "daddiu", "ori") and len(o) == 3:
+            imm = _imm(o[2]) or 0
+            base = self.get(o[1])
+            if m == "ori":
+                self.set(o[0], base | imm if isinstance(base, int) else None)
+            else:
+                self.set(o[0], self.add(base, imm))
+        elif m in ("addu", "daddu", "or") and len(o) == 3:
+            a, b2 = self.get(o[1]), self.get(o[2])
+            self.set(o[0], a if b2 == 0 else b2 if a == 0 else self.add(a, b2))
+        elif m == "move":
+            self.set(o[0], self.get(o[1]))
+        elif m in ("li",):
+            self.set(o[0], _imm(o[1]))
+        elif m in ("lw", "ld", "lh", "lhu", "lb", "lbu"):
+            mm = _MIPS_MEM.search(o[1])
+            if mm:
+                sz = {"lw": 4, "ld": 8, "lh": 2, "lhu": 2, "lb": 1, "lbu": 1}[m]
+                self.set(o[0], self.load(self.get(mm.group(2)), int(mm.group(1) or "0", 0), sz))
+        elif m in ("sw", "sd", "sh", "sb"):
+            mm = _MIPS_MEM.search(o[1])
+            if mm:
+                sz = {"sw": 4, "sd": 8, "sh": 2, "sb": 1}[m]
+                self.store(self.get(mm.group(2)), int(mm.group(1) or "0", 0), sz, self.get(o[0]))
+        elif m in ("jalr", "jal", "bal", "jr", "j", "b"):
+            tgt = self.get(o[-1]) if m in ("jalr", "jr") else _imm(o[-1])
+            if m in ("jalr", "jal", "bal"):
+                return ("call", tgt)
+            if m == "jr" and o[-1] != "$ra":
+                return ("jump", tgt)
+        elif m in ("beq", "bne") and len(o) == 3:
+            return ("cmp", self.get(o[0]), self.get(o[1]))
+        elif m in ("xor", "subu") and len(o) == 3:
+            self.set(o[0], None)
+            return ("cmp", self.get(o[1]), self.get(o[2]))
+        elif m in ("xori",) and len(o) == 3:
+            self.set(o[0], None)
+            return ("cmp", self.get(o[1]), _imm(o[2]))
+        elif m in ("sltiu",):
+            self.set(o[0], None)
+        elif o and o[0].startswith("$") and m not in ("sw", "sb", "sh", "sd") and not m.startswith("b"):
+            self.set(o[0], None)
+        return None
+
+    def _arm_imm(self, o: list[str], i: int) -> int | None:
+        v = _imm(o[i]) if i < len(o) else None
+        if v is not None and i + 1 < len(o):
+            rot = _imm(o[i + 1])
+            if rot is not None and o[i + 1].startswith("#"):
+                v = ((v >> rot) | (v << (32 - rot))) & 0xFFFFFFFF
+        return v
+
+    def _pc(self, addr: int) -> int:
+        return addr + (4 if self.thumb else 8)
+
+    def _arm(self, addr: int, size: int, m: str, o: list[str]) -> Any:
+        base_m = m.rstrip(".w").removesuffix(".n")
+        cond = base_m[-2:] in (
+            "eq",
+            "ne",
+            "lt",
+            "gt",
+            "le",
+            "ge",
+            "hi",
+            "lo",
+            "hs",
+            "ls",
+            "mi",
+            "pl",
+            "cc",
+            "cs",
+        )
+        if base_m.startswith(("bl", "blx")) and base_m in ("bl", "blx"):
+            tgt = _imm(o[0]) if o[0].startswith("#") else self.get(o[0])
+            return ("call", tgt)
+        if base_m in ("b", "bx") and o:
+            if o[0] == "lr":
+                return None
+            return None if o[0].startswith("#") else ("jump", self.get(o[0]))
+        if base_m == "ldr" and o[0] == "pc":
+            mm = _ARM_MEM.match(o[1])
+            if mm:
+                base = self._arm_reg_value(mm.group(1), addr)
+                slot = self.add(base, int(mm.group(2) or "0", 0))
+                return ("jump", slot)
+            return None
+        if base_m in ("ldr", "ldrb", "ldrh", "ldrsb", "ldrsh") and len(o) >= 2:
+            mm = _ARM_MEM.match(o[1])
+            if mm:
+                sz = {"ldr": 4, "ldrb": 1, "ldrh": 2, "ldrsb": 1, "ldrsh": 2}[base_m]
+                r = mm.group(1)
+                off = int(mm.group(2) or "0", 0)
+                if r == "pc":
+                    pc = self._pc(addr) & ~3
+                    self.set(o[0], self.b.word(pc + off, sz))
+                else:
+                    self.set(o[0], self.load(self.get(r), off, sz))
+                    if mm.group(3) == "!":
+                        self.set(r, self.add(self.get(r), off))
+            else:
+                self.set(o[0], None)
+            return None
+        if base_m in ("str", "strb", "strh") and len(o) >= 2:
+            mm = _ARM_MEM.match(o[1])
+            if mm:
+                sz = {"str": 4, "strb": 1, "strh": 2}[base_m]
+                self.store(self.get(mm.group(1)), int(mm.group(2) or "0", 0), sz, self.get(o[0]))
+            return None
+        if base_m == "strd" and len(o) >= 3:
+            mm = _ARM_MEM.match(o[2])
+            if mm:
+                base = self.get(mm.group(1))
+                off = int(mm.group(2) or "0", 0)
+                self.store(base, off, 4, self.get(o[0]))
+                self.store(base, off + 4, 4, self.get(o[1]))
+            return None
+        if base_m in ("mov", "movs") and len(o) == 2:
+            self.set(o[0], self.get(o[1]) if not o[1].startswith("#") else self._arm_imm(o, 1))
+            return None
+        if base_m in ("movw",):
+            self.set(o[0], _imm(o[1]))
+            return None
+        if base_m == "movt":
+            lo = self.get(o[0])
+            self.set(o[0], ((_imm(o[1]) or 0) << 16) | (lo & 0xFFFF) if isinstance(lo, int) else None)
+            return None
+        if base_m in ("mvn",):
+            v = self._arm_imm(o, 1) if o[1].startswith("#") else None
+            self.set(o[0], (~v) & 0xFFFFFFFF if v is not None else None)
+            return None
+        if base_m == "adr":
+            self.set(o[0], ((self._pc(addr) & ~3) + (_imm(o[1]) or 0)))
+            return None
+        if base_m in ("add", "adds", "sub", "subs", "orr") and len(o) >= 2:
+            if len(o) == 2:
+                o = [o[0], o[0], o[1]]
+            a = self._arm_reg_value(o[1], addr)
+            b = self._arm_imm(o, 2) if o[2].startswith("#") else self._arm_reg_value(o[2], addr)
+            if cond:
+                self.set(o[0], None)
+            elif base_m.startswith("sub"):
+                self.set(
+                    o[0], self.add(a, -b if isinstance(b, int) else None) if isinstance(b, int) else None
+                )
+            elif base_m == "orr":
+                self.set(o[0], a | b if isinstance(a, int) and isinstance(b, int) else None)
+            else:
+                self.set(o[0], self.add(a, b))
+            return None
+        if base_m in ("cmp", "cmn") and len(o) == 2:
+            b = self._arm_imm(o, 1) if o[1].startswith("#") else self.get(o[1])
+            return ("cmp", self.get(o[0]), b)
+        if base_m in ("eor", "eors") and len(o) == 3:
+            res = ("cmp", self.get(o[1]), self._arm_imm(o, 2) if o[2].startswith("#") else self.get(o[2]))
+            self.set(o[0], None)
+            return res
+        if base_m in ("push", "pop", "stm", "stmdb", "ldm", "ldmia"):
+            if base_m.startswith(("pop", "ldm")):
+                for r in re.findall(r"\w+", ops_join(o[1:] if base_m.startswith("ldm") else o)):
+                    self.regs.pop(self.reg(r), None)
+            return None
+        if o and not base_m.startswith(("c", "t", "st", "b", "push")):
+            self.set(o[0], None)
+        return None
+
+    def _arm_reg_value(self, r: str, addr: int) -> Value:
+        return self._pc(addr) if r == "pc" else self.get(r)
+
+    def _aarch64(self, addr: int, size: int, m: str, o: list[str]) -> Any:
+        if m in ("adrp", "adr"):
+            self.set(o[0], _imm(o[1]))
+        elif m in ("add", "sub") and len(o) == 3:
+            a = self.get(o[1])
+            b = self.get(o[2])
+            if m == "sub":
+                b = -b if isinstance(b, int) else None
+            self.set(o[0], self.add(a, b) if b is not None else None)
+        elif m in ("mov",) and len(o) == 2:
+            self.set(o[0], self.get(o[1]))
+        elif m == "movz" or (m == "mov" and o[1].startswith("#")):
+            self.set(o[0], _imm(o[1]))
+        elif m == "movk" and len(o) >= 2:
+            cur = self.get(o[0])
+            shift = int(re.sub(r"[^0-9x]", "", o[2].split("#")[-1]) or "0", 0) if len(o) > 2 else 0
+            imm = _imm(o[1]) or 0
+            if isinstance(cur, int):
+                cur = (cur & ~(0xFFFF << shift)) | (imm << shift)
+            self.set(o[0], cur if isinstance(cur, int) else None)
+        elif m in ("ldr", "ldrb", "ldrh", "ldur", "ldrsw") and len(o) >= 2:
+            mm = _ARM_MEM.match(o[1])
+            sz = {"ldrb": 1, "ldrh": 2, "ldrsw": 4}.get(m, 8 if o[0].startswith("x") else 4)
+            if mm:
+                off = int(mm.group(2) or "0", 0)
+                self.set(o[0], self.load(self.get(mm.group(1)), off, sz))
+                if mm.group(3) == "!":
+                    self.set(mm.group(1), self.add(self.get(mm.group(1)), off))
+            elif o[1].startswith("#"):
+                self.set(o[0], self.load(_imm(o[1]), 0, sz))
+            else:
+                self.set(o[0], None)
+        elif m in ("str", "strb", "strh", "stur") and len(o) >= 2:
+            mm = _ARM_MEM.match(o[1])
+            if mm:
+                sz = {"strb": 1, "strh": 2}.get(m, 8 if o[0].startswith("x") else 4)
+                self.store(self.get(mm.group(1)), int(mm.group(2) or "0", 0), sz, self.get(o[0]))
+        elif m == "stp" and len(o) >= 3:
+            mm = _ARM_MEM.match(o[2])
+            if mm:
+                sz = 8 if o[0].startswith("x") else 4
+                base = self.get(mm.group(1))
+                off = int(mm.group(2) or "0", 0)
+                self.store(base, off, sz, self.get(o[0]))
+                self.store(base, off + sz, sz, self.get(o[1]))
+        elif m in ("bl", "blr"):
+            return ("call", _imm(o[0]) if m == "bl" else self.get(o[0]))
+        elif m == "br":
+            return ("jump", self.get(o[0]))
+        elif m in ("cmp", "cmn") and len(o) == 2:
+            return ("cmp", self.get(o[0]), self.get(o[1]))
+        elif m in ("eor",) and len(o) == 3:
+            res = ("cmp", self.get(o[1]), self.get(o[2]))
+            self.set(o[0], None)
+            return res
+        elif m in ("ldp",) and len(o) >= 2:
+            self.set(o[0], None)
+            self.set(o[1], None)
+        elif (
+            o
+            and m not in ("ret", "b", "cbz", "cbnz", "tbz", "tbnz", "nop")
+            and not m.startswith(("b.", "st"))
+        ):
+            self.set(o[0], None)
+        return None
+
+    def _x86_mem(self, text: str) -> tuple[Value, int, int] | None:
+        mm = _X86_MEM.search(text)
+        if not mm:
+            return None
+        size = _SIZE.get(mm.group(1) or "", self.b.bits // 8)
+        inner = mm.group(2).replace(" ", "")
+        parts = re.findall(r"[+-]?[^+-]+", inner)
+        base: Value = 0
+        disp = 0
+        for p in parts:
+            sign = -1 if p.startswith("-") else 1
+            p = p.lstrip("+-")
+            v = _imm(p)
+            if v is not None:
+                disp += sign * v
+            elif "*" in p:
+                return None
+            elif p == "rip":
+                base = self.add(base, self._next)
+            else:
+                base = self.add(base, self.regs.get(self.reg(p)))
+        return base, disp, size
+
+    def _x64(self, addr: int, size: int, m: str, o: list[str]) -> Any:
+        return self._x86(addr, size, m, o)
+
+    def _x86(self, addr: int, size: int, m: str, o: list[str]) -> Any:
+        self._next = addr + size
+        if m in ("call", "jmp"):
+            if "[" in o[0]:
+                mem = self._x86_mem(o[0])
+                slot = self.add(mem[0], mem[1]) if mem else None
+                if m == "jmp":
+                    return ("jump", slot)
+                name = self.b.slot_imports.get(slot) if isinstance(slot, int) else None
+                return ("call", ("imp", name) if name else None)
+            if m == "call":
+                v = _imm(o[0])
+                return ("call", v if v is not None else self.get(o[0]))
+            return None
+        if m == "lea" and len(o) == 2:
+            mem = self._x86_mem(o[1])
+            self.set(o[0], self.add(mem[0], mem[1]) if mem else None)
+            return None
+        if m in ("mov", "movabs", "movzx", "movsx", "movsxd") and len(o) == 2:
+            if "[" in o[0]:
+                mem = self._x86_mem(o[0])
+                if mem:
+                    self.store(mem[0], mem[1], mem[2], self.get(o[1]))
+                return None
+            if "[" in o[1]:
+                mem = self._x86_mem(o[1])
+                self.set(o[0], self.load(mem[0], mem[1], mem[2]) if mem else None)
+                return None
+            self.set(o[0], self.get(o[1]))
+            return None
+        if m == "push" and self.arch == "x86":
+            sp = self.regs.get("esp")
+            if isinstance(sp, tuple):
+                self.regs["esp"] = ("sp", sp[1] - 4)
+                self.store(self.regs["esp"], 0, 4, self.get(o[0]) if "[" not in o[0] else None)
+            return None
+        if m in ("add", "sub") and len(o) == 2 and "[" not in o[0]:
+            b = self.get(o[1]) if "[" not in o[1] else None
+            if m == "sub":
+                b = -b if isinstance(b, int) else None
+            if self.arch == "x86" and o[0] == "ebx" and isinstance(b, int):
+                return None  # the PIC GOT pointer is set from the thunk: keep it
+            self.set(o[0], self.add(self.get(o[0]), b) if b is not None else None)
+            return None
+        if m == "cmp" and len(o) == 2:
+            a = self._x86_operand(o[0])
+            b = self._x86_operand(o[1])
+            return ("cmp", a, b)
+        if m == "xor" and len(o) == 2:
+            a = self._x86_operand(o[0])
+            b = self._x86_operand(o[1])
+            self.set(o[0], 0 if o[0] == o[1] else None) if "[" not in o[0] else None
+            return ("cmp", a, b) if o[0] != o[1] else None
+        if o and "[" not in o[0] and m not in ("test", "push", "nop", "ret") and not m.startswith("j"):
+            self.set(o[0], None)
+        return None
+
+    def _x86_operand(self, text: str) -> Value:
+        if "[" in text:
+            mem = self._x86_mem(text)
+            return self.load(mem[0], mem[1], mem[2]) if mem else None
+        return self.get(text)
+
+
+def ops_join(o: list[str]) -> str:
+    return ",".join(o)
+
+
+def _signed(v: int, bits: int) -> int:
+    v &= (1 << bits) - 1
+    return v - (1 << bits) if v >> (bits - 1) else v
+
+
+# ---------------------------------------------------------------------------
+# Function analysis
+
+
+def analyze(
+    b: ElfBinary,
+    want_function: Any = None,
+    max_instructions: int = 400_000,
+) -> list[FunctionFacts]:
+    """Walk every function once: its string references, calls and compares against literals.
+
+    want_function(facts) -> bool may drop functions early (only kept ones are returned).
+    """
+    thumb = b.arch == "arm" and bool(b.entry & 1)
+    starts = b.function_starts()
+    out: list[FunctionFacts] = []
+    budget = max_instructions
+    for sec in b.text_sections():
+        sec_starts = [a for a in starts if sec.addr <= a < sec.addr + sec.size] or [sec.addr]
+        if sec_starts[0] != sec.addr:
+            sec_starts.insert(0, sec.addr)
+        bounds = list(zip(sec_starts, sec_starts[1:] + [sec.addr + sec.size], strict=True))
+        tracker = _Tracker(b, sec.addr, thumb)
+        for start, end in bounds:
+            if budget <= 0:
+                return out
+            off = sec.offset + (start - sec.addr)
+            code = b.data[off : off + (end - start)]
+            tracker.reset()
+            facts, n = _walk(b, tracker, code, start, end)
+            budget -= n
+            if want_function is None or want_function(facts):
+                out.append(facts)
+    return out
+
+
+def _walk(b: ElfBinary, t: _Tracker, code: bytes, start: int, end: int) -> tuple[FunctionFacts, int]:
+    facts = FunctionFacts(start, end)
+    seen_str: set[int] = set()
+    inline: dict[Any, list[_Chain]] = {}
+    pending_delay: Any = None
+    pending_branch: tuple[int, bool] | None = None
+    snapshots: dict[int, dict[str, Value]] = {}
+    dead = False  # the previous instruction never falls through
+    n = 0
+    insns = list(t.disasm(code, start))
+    for idx, (addr, size, mnem, ops) in enumerate(insns):
+        n += 1
+        if mnem == ".byte":
+            continue
+        snap = snapshots.pop(addr, None)
+        if snap is not None:
+            # Forward branches carry their state: path-insensitive, but not path-blind.
+            if dead:
+                t.regs = snap
+            else:
+                t.regs = {k: v for k, v in t.regs.items() if snap.get(k) == v}
+        dead = False
+        ev = t.step(addr, size, mnem, ops)
+        if pending_delay is not None:
+            _on_call(b, t, facts, pending_delay[0], pending_delay[1], seen_str)
+            pending_delay = None
+        if pending_branch is not None:
+            _snapshot(snapshots, pending_branch[0], t.regs)
+            dead = pending_branch[1]
+            pending_branch = None
+        br = _branch(b.arch, mnem, ops)
+        if br is not None:
+            target, uncond = br
+            if b.arch == "mips":
+                pending_branch = (target if target is not None and target > addr else -1, uncond)
+            else:
+                if target is not None and target > addr:
+                    _snapshot(snapshots, target, t.regs)
+                dead = uncond
+        # string references: any register just written that points at a C string
+        first = _first_dest(ops)
+        if first is not None:
+            v = t.regs.get(t.reg(first))
+            if isinstance(v, int) and v not in seen_str and v > 0x100:
+                ref = b.cstring(v)
+                if ref is not None:
+                    seen_str.add(v)
+                    facts.strings.append(ref)
+        if ev is None:
+            continue
+        kind = ev[0]
+        if kind == "call":
+            target = ev[1]
+            if b.arch == "mips" and idx + 1 < len(insns):
+                # the delay slot runs before the callee: interpret it first
+                pending_delay = (addr, target)
+                continue
+            _on_call(b, t, facts, addr, target, seen_str)
+        elif kind == "cmp":
+            _on_cmp(t, inline, addr, ev[1], ev[2])
+    if pending_delay is not None:
+        _on_call(b, t, facts, pending_delay[0], pending_delay[1], seen_str)
+    for lit in _assemble_inline(b, t, inline):
+        facts.compares.append(CompareSite(start, lit[1], "inline", lit[0]))
+    return facts, n
+
+
+def _snapshot(snapshots: dict[int, dict[str, Value]], target: int, regs: dict[str, Value]) -> None:
+    if target < 0:
+        return
+    prev = snapshots.get(target)
+    if prev is None:
+        snapshots[target] = dict(regs)
+    else:
+        snapshots[target] = {k: v for k, v in prev.items() if regs.get(k) == v}
+
+
+_COND_ARM = ("eq", "ne", "lt", "gt", "le", "ge", "hi", "lo", "hs", "ls", "mi", "pl", "cc", "cs", "vs", "vc")
+
+
+def _branch(arch: str, m: str, ops: str) -> tuple[int | None, bool] | None:
+    """(target, unconditional) for a jump that is not a call; None otherwise."""
+    last = ops.rsplit(",", 1)[-1].strip() if ops else ""
+    target = _imm(last) if last[:1] in "#0123456789" else None
+    if arch == "mips":
+        if m in ("jr", "j", "b"):
+            return target, True
+        if m.startswith("b") and m not in ("bal", "break"):
+            return target, False
+        return None
+    if arch == "arm":
+        mm = m.removesuffix(".w").removesuffix(".n")
+        if mm == "b":
+            return target, True
+        if mm in ("bx",) or (mm.startswith("pop") and "pc" in ops) or (mm.startswith("ldm") and "pc" in ops):
+            return None, True
+        if (mm.startswith("b") and mm[1:] in _COND_ARM) or mm in ("cbz", "cbnz"):
+            return target, False
+        return None
+    if arch == "aarch64":
+        if m == "b":
+            return target, True
+        if m in ("ret", "br"):
+            return None, True
+        if m.startswith("b.") or m in ("cbz", "cbnz", "tbz", "tbnz"):
+            return target, False
+        return None
+    if m == "jmp":
+        return target, True
+    if m in ("ret", "hlt", "ud2"):
+        return None, True
+    if m.startswith("j"):
+        return target, False
+    return None
+
+
+def _first_dest(ops: str) -> str | None:
+    if not ops:
+        return None
+    first = ops.split(",", 1)[0].strip()
+    if not first or "[" in first or "(" in first or first[0] in "#-0123456789":
+        return None
+    return first
+
+
+def _callee(b: ElfBinary, target: Value) -> str | None:
+    if isinstance(target, tuple) and target[0] == "imp":
+        return str(target[1])
+    if isinstance(target, int):
+        name = b.import_at(target & ~1)
+        if name:
+            return name
+        return b.defined_functions.get(target & ~1)
+    return None
+
+
+def _string_of(b: ElfBinary, t: _Tracker, v: Value) -> Literal | None:
+    if isinstance(v, int):
+        ref = b.cstring(v)
+        if ref is not None:
+            return Literal(ref.text, ref.offset, "rodata", (ref,))
+        return None
+    if isinstance(v, tuple) and v[0] == "sp":
+        o = v[1]
+        buf = bytearray()
+        while o in t.sbytes and t.sbytes[o] != 0 and len(buf) < 128:
+            buf.append(t.sbytes[o])
+            o += 1
+        if len(buf) >= 2 and o in t.sbytes:
+            pieces = tuple(p for p in t.__dict__.get("_pieces", {}).get(v[1], ()))
+            how = "composed" if pieces else "stack"
+            off = pieces[0].offset if pieces else 0
+            return Literal(bytes(buf), off, how, pieces)
+    return None
+
+
+def _on_call(
+    b: ElfBinary, t: _Tracker, facts: FunctionFacts, addr: int, target: Value, seen: set[int]
+) -> None:
+    name = _callee(b, target)
+    name = _CHK.get(name or "", name)
+    args = t.args()
+    if name:
+        facts.calls.append((addr, name))
+        if name in COMPARE_FUNCTIONS:
+            for a in args[:2]:
+                lit = _string_of(b, t, a)
+                if lit is not None:
+                    if lit.how == "stack" and not lit.pieces:
+                        lit = Literal(lit.text, b.offset_of(addr) or 0, "stack")
+                    facts.compares.append(CompareSite(facts.start, addr, name, lit))
+        elif name in _COPY_FUNCTIONS or name in _FORMAT_FUNCTIONS:
+            _compose(b, t, name, args)
+        else:
+            _escape(t, args)
+    else:
+        _escape(t, args)
+    ret: Value = ("ret", addr)
+    if name in ("strlen",) and isinstance(args[0], tuple) and args[0][0] == "sp":
+        ret = ("len", args[0][1])
+    t.clobber(ret)
+
+
+def _escape(t: _Tracker, args: list[Value]) -> None:
+    """A stack buffer handed to an unknown callee may be written by it."""
+    for a in args:
+        if isinstance(a, tuple) and a[0] == "sp":
+            lo = a[1]
+            for o in [k for k in t.stack if lo <= k < lo + 512]:
+                del t.stack[o]
+            for o in [k for k in t.sbytes if lo <= k < lo + 512]:
+                del t.sbytes[o]
+
+
+def _compose(b: ElfBinary, t: _Tracker, name: str, args: list[Value]) -> None:
+    """Follow literal fragments copied into a stack buffer (strcpy+strcat, sprintf "%s%s")."""
+    dest = args[0]
+    pieces_map: dict[int, tuple[StringRef, ...]] = t.__dict__.setdefault("_pieces", {})
+    if isinstance(dest, tuple) and dest[0] == "ptr" and isinstance(dest[1], tuple) and dest[1][0] == "len":
+        dest = ("sp", dest[1][1])  # buf + strlen(buf): an inlined strcat
+        name = "strcat"
+    if not (isinstance(dest, tuple) and dest[0] == "sp"):
+        return
+    base = dest[1]
+    srcs: list[StringRef] = []
+    if name in _FORMAT_FUNCTIONS:
+        fmt_i = 2 if "snprintf" in name else 1
+        if "_chk" in name:
+            fmt_i += 2
+        fmt = b.cstring(args[fmt_i]) if isinstance(args[fmt_i], int) else None
+        if fmt is None or fmt.text.replace(b"%s", b"") != b"":
+            return
+        rest = args[fmt_i + 1 :]
+        if len(rest) < fmt.text.count(b"%s"):
+            return
+        for v in rest[: fmt.text.count(b"%s")]:
+            ref = b.cstring(v) if isinstance(v, int) else None
+            if ref is None:
+                return
+            srcs.append(ref)
+        text = b"".join(s.text for s in srcs)
+    else:
+        ref = b.cstring(args[1]) if isinstance(args[1], int) else None
+        if ref is None:
+            return
+        srcs.append(ref)
+        text = ref.text
+        if name in ("strncpy", "memcpy", "memmove", "strncat") and isinstance(args[2], int):
+            text = (ref.text + b"\0")[: args[2]]
+    at = base
+    if name in ("strcat", "strncat"):
+        while at in t.sbytes and t.sbytes[at] != 0:
+            at += 1
+        if at not in t.sbytes:
+            return
+        srcs = list(pieces_map.get(base, ())) + srcs
+    for i, byte in enumerate(text + b"\0" if not text.endswith(b"\0") else text):
+        t.sbytes[at + i] = byte
+    pieces_map[base] = tuple(srcs)
+
+
+class _Chain:
+    """Consecutive compares of buffer bytes against constants: an inlined memcmp/strcmp."""
+
+    __slots__ = ("expect", "text", "addr", "done")
+
+    def __init__(self, expect: int, addr: int) -> None:
+        self.expect = expect
+        self.text = bytearray()
+        self.addr = addr
+        self.done = False
+
+
+def _on_cmp(t: _Tracker, inline: dict[Any, list[_Chain]], addr: int, a: Value, b: Value) -> None:
+    if isinstance(b, tuple) and isinstance(a, int):
+        a, b = b, a
+    if not (isinstance(a, tuple) and a[0] == "ld" and isinstance(b, int)):
+        return
+    _, base, off, size = a
+    chunk = (b & ((1 << (8 * size)) - 1)).to_bytes(size, t.endian)
+    body = chunk.split(b"\0", 1)[0]
+    terminated = len(body) < len(chunk)
+    if not all(32 < c < 127 for c in body):
+        return
+    chains = inline.setdefault(base, [])
+    chain = next((c for c in chains if not c.done and c.expect == off), None)
+    if chain is None:
+        if not body:
+            return
+        chain = _Chain(off, addr)
+        chains.append(chain)
+    chain.text += body
+    chain.expect = off + size
+    chain.done = terminated
+
+
+def _assemble_inline(
+    b: ElfBinary, t: _Tracker, inline: dict[Any, list[_Chain]]
+) -> Iterator[tuple[Literal, int]]:
+    for chains in inline.values():
+        for c in chains:
+            if len(c.text) >= 4 and (c.done or len(c.text) >= 6):
+                yield Literal(bytes(c.text), b.offset_of(c.addr) or 0, "inline"), c.addr
+
+
+def imported_names(data: bytes) -> set[str]:
+    """Undefined dynamic symbols of an ELF (what it imports), cheaply."""
+    b = load_elf(data)
+    return set() if b is None else set(b.imports)
+
+
+def strings_in(b: ElfBinary, sections: Iterable[str] = (".rodata",)) -> Iterator[StringRef]:
+    """Printable NUL-terminated strings of the given sections."""
+    for s in b.sections:
+        if s.name not in sections or s.nobits:
+            continue
+        d = b.data[s.offset : s.offset + s.size]
+        for m in re.finditer(rb"[\x20-\x7e\t\n\r]{3,}(?=\0)", d):
+            yield StringRef(s.addr + m.start(), s.offset + m.start(), m.group())
