@@ -245,7 +245,7 @@ def main() -> None:
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except AssayError as exc:
-        err.print(f"assay: {exc.kind}: {exc}", markup=False, highlight=False)
+        err.print(f"assay: {exc.kind}: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except (typer.BadParameter, typer.Abort) as exc:  # pragma: no cover - click handles most
         err.print(f"assay: usage: {exc}", markup=False)
