@@ -276,4 +276,40 @@ def test_compliance_doc_is_current(tmp_path: Path) -> None:
     repo = Path(__file__).resolve().parents[2]
     out = tmp_path / "compliance.md"
     subprocess.run([sys.executable, str(repo / "scripts" / "gen-compliance-doc.py"), str(out)], check=True)
-    assert out.read_text() == (repo / "docs" / "compliance.md").read_text(), "run scripts/gen-compliance-doc.py"
+    assert out.read_text() == (repo / "docs" / "compliance.md").read_text(), (
+        "run scripts/gen-compliance-doc.py"
+    )
+
+
+def test_insecure_services(tmp_path: Path) -> None:
+    rcs = "#!/bin/sh\nfor s in /etc/init.d/S??*; do $s start; done\n"
+    bad = make_root(
+        tmp_path / "a",
+        {
+            "etc/init.d/rcS": rcs,
+            "etc/init.d/S60tftp": "#!/bin/sh\nTFTPD=/usr/sbin/tftpd\n$TFTPD -l /tmp &\n",
+            "etc/inittab": "::sysinit:/etc/init.d/rcS\n",
+        },
+        {"etc/init.d/rcS": 0o755, "etc/init.d/S60tftp": 0o755},
+    )
+    row = table(bad)["4.3.2.1"]
+    assert row["verdict"] == "fail" and "tftpd" in row["reason"]
+    assert row["evidence"][0]["path"] == "/etc/init.d/S60tftp" and "$TFTPD" in row["evidence"][0]["excerpt"]
+    commented = make_root(
+        tmp_path / "b",
+        {"etc/init.d/rcS": rcs + "# tftpd -l /tmp\n", "etc/inittab": "::sysinit:/etc/init.d/rcS\n"},
+        {"etc/init.d/rcS": 0o755},
+    )
+    assert verdict(commented, "4.3.2.1") == "pass"
+
+
+def test_service_exposure(tmp_path: Path) -> None:
+    def root(line: str, name: str) -> Path:
+        return make_root(
+            tmp_path / name,
+            {"etc/inittab": "::sysinit:/etc/init.d/rcS\n", "etc/init.d/rcS": f"#!/bin/sh\n{line}\n"},
+            {"etc/init.d/rcS": 0o755},
+        )
+
+    assert verdict(root("dropbear -R -p 22", "a"), "4.3.2.2") == "fail"
+    assert verdict(root("dropbear -R -p 192.168.1.1:22", "b"), "4.3.2.2") == "needs-live-test"

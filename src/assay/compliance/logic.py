@@ -316,9 +316,10 @@ def sysctl(clause: Clause, inp: Inputs) -> Verdict:
     if good and len(covered) == len(rules):
         ev = [_file_ev(s.line.entry, f"{s.key} = {s.value}", s.line.offset, s.line.text) for _, s in good]
         return Verdict("pass", "every relevant sysctl is set to its secure value at boot", [], ev)
-    missing = [r.title for r in rules if r.pattern not in covered]
+    missing = [r.pattern.rsplit(".", 1)[-1].rstrip("$") for r in rules if r.pattern not in covered]
     return Verdict(
-        "needs-live-test", f"not set in the image, so the kernel default applies: {'; '.join(missing)}"
+        "needs-live-test",
+        f"the image does not set {', '.join(missing)}; the running kernel's defaults decide",
     )
 
 
