@@ -89,9 +89,12 @@ def scan(
     from assay.model import Severity
     from assay.pipeline import ScanOptions
     from assay.pipeline import scan as run_scan
-    from assay.reports import render
+    from assay.reports import FORMATS, render
 
     formats = fmt or ["json"]
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise typer.BadParameter(f"unknown --format {', '.join(unknown)}; choose from {', '.join(FORMATS)}")
     if as_json:
         formats, output, quiet = ["json"], None, True
     if len(formats) > 1 and output is None:
@@ -117,7 +120,8 @@ def scan(
         if default.exists():
             options.vuln_db = default
 
-    if quiet:
+    # The bar is for a terminal; piped stderr gets only the summary and errors.
+    if quiet or not err.is_terminal:
         report = run_scan(image, options)
     else:
         with Progress(
@@ -248,7 +252,7 @@ def main() -> None:
         err.print(f"assay: {exc.kind}: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except (typer.BadParameter, typer.Abort) as exc:  # pragma: no cover - click handles most
-        err.print(f"assay: usage: {exc}", markup=False)
+        err.print(f"assay: usage: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
         err.print("assay: interrupted")
@@ -259,9 +263,14 @@ def main() -> None:
         import click
 
         if isinstance(exc, click.exceptions.ClickException):
-            err.print(f"assay: usage: {exc.format_message()}", markup=False, highlight=False)
+            err.print(f"assay: usage: {exc.format_message()}", markup=False, highlight=False, soft_wrap=True)
             sys.exit(exc.exit_code)
         if os.environ.get("ASSAY_DEBUG"):
             raise
-        err.print(f"assay: internal error: {type(exc).__name__}: {exc}", markup=False, highlight=False)
+        err.print(
+            f"assay: internal error: {type(exc).__name__}: {exc}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
         sys.exit(EXIT_INTERNAL)
