@@ -1,0 +1,123 @@
+"""known-backdoor: YARA signatures of documented vendor back doors (rules/*.yar).
+
+Every rule carries meta `name` (the indicator), `cve` (empty when none was assigned), `references`
+(space-separated advisory URLs), `description` and `severity`. Integer magics are matched as data in
+both byte orders and as instruction immediates, and long strings also in fragments, so a magic
+split across two literals or built in registers is still found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yara
+
+from assay.checks.base import Check, CheckContext, evidence_at
+from assay.model import Evidence, Finding, Severity
+
+RULES_DIR = Path(__file__).with_name("rules")
+_SCANNED_TYPES = frozenset({"elf", "script", "text", "data"})
+_DEFAULT_MAX_BYTES = 32 << 20
+_MAX_EVIDENCE = 8
+_TIMEOUT = 30  # seconds per file; a pathological file must not stall the scan
+
+
+def compile_rules(directory: Path = RULES_DIR) -> yara.Rules:
+    """All rule files, one YARA namespace per file."""
+    paths = {p.stem: str(p) for p in sorted(directory.glob("*.yar"))}
+    return yara.compile(filepaths=paths)
+
+
+def _matched(match: Any) -> list[tuple[str, int, int]]:
+    """(identifier, offset, length) of every instance: longest (most specific) first."""
+    out: list[tuple[str, int, int]] = []
+    for s in match.strings:
+        for inst in s.instances:
+            out.append((s.identifier, inst.offset, inst.matched_length))
+    return sorted(out, key=lambda t: (-t[2], t[1]))
+
+
+def _severity(value: object) -> Severity:
+    try:
+        return Severity(str(value))
+    except ValueError:
+        return Severity.CRITICAL
+
+
+def run(ctx: CheckContext) -> Iterator[Finding]:
+    rules = compile_rules()
+    cap = int(ctx.options.get("known_backdoor_max_bytes", _DEFAULT_MAX_BYTES))
+    for entry in ctx.index.files():
+        if entry.filetype not in _SCANNED_TYPES or not entry.size or entry.size > cap:
+            continue
+        data = ctx.index.read(entry)
+        try:
+            matches = rules.match(data=data, timeout=_TIMEOUT)
+        except yara.TimeoutError:
+            continue
+        for m in matches:
+            meta = m.meta
+            hits = _matched(m)
+            if not hits:
+                continue  # a condition on the file alone is never evidence enough
+            name = str(meta.get("name", m.rule))
+            cve = str(meta.get("cve", "")) or None
+            evidence: list[Evidence] = [
+                evidence_at(
+                    entry,
+                    data,
+                    off,
+                    length,
+                    note=f"{m.rule} {ident}",
+                    details={"indicator": name},
+                )
+                for ident, off, length in hits[:_MAX_EVIDENCE]
+            ]
+            title = f"Known back door {name}" + (f" ({cve})" if cve else "")
+            yield CHECK.finding(
+                entry.path,
+                title,
+                evidence,
+                severity=_severity(meta.get("severity", "critical")),
+                references=str(meta.get("references", "")).split(),
+                details={
+                    "indicator": name,
+                    "cve": cve,
+                    "rule": f"{m.namespace}.{m.rule}",
+                    "description": str(meta.get("description", "")),
+                    "matched": [{"string": i, "offset": o, "length": n} for i, o, n in hits[:_MAX_EVIDENCE]],
+                    "matches": len(hits),
+                },
+            )
+
+
+CHECK = Check(
+    id="known-backdoor",
+    category="known-backdoor",
+    severity=Severity.CRITICAL,
+    title="Documented vendor back door",
+    description=(
+        "YARA signatures (yara-python) for published vendor back doors, each naming the back door, its "
+        "CVE where one exists and the advisories: Sercomm TCP/32764 'ScMM' magic, Tenda w302r_mfg "
+        "(UDP 7329), D-Link xmlset_roodkcableoj28840ybtide, Netis/Netcore igdmptd (UDP 53413), Juniper "
+        "ScreenOS, FortiOS FGTAbc11, Zyxel zyfwp, Xiongmai 9530 OpenTelnet, Hikvision auth token, ZTE "
+        "Zte521 and web_shell_cmd.gch, Huawei telecomadmin, TP-Link start_art and tddp, Netgear "
+        "telnetenable. Magics are matched as strings, split strings, and 32-bit constants in either "
+        "byte order or as MIPS/ARM/Thumb/AArch64/PowerPC immediates; weak indicators (a port, a common "
+        "word) only count together with a specific one. ELF, script, text and data files up to 32 MiB "
+        "are scanned; evidence is every matched string with its offset."
+    ),
+    clause="4.2.3.2.4",
+    references=(
+        "https://cwe.mitre.org/data/definitions/912.html",
+        "https://cwe.mitre.org/data/definitions/798.html",
+    ),
+    false_positives=(
+        "A 4-byte magic such as 'ScMM' can occur by chance in a large ELF; a firmware that merely "
+        "documents or blocks a back door (e.g. a firewall rule naming the port next to the string) "
+        "matches too. Check the matched offsets."
+    ),
+    run=run,
+)

@@ -1,0 +1,32 @@
+// Assay known-backdoor signatures. Integer constants are matched as data in both byte orders and
+// as immediates (MIPS lui/ori|addiu, ARM movw/movt, Thumb-2, AArch64 movz/movk, PowerPC lis/ori).
+
+rule xiongmai_9530_telnet
+{
+    meta:
+        name = "xiongmai-9530-opentelnet"
+        cve = ""
+        references = "https://habr.com/en/post/486856/ https://github.com/tothi/pwn-hisilicon-dvr"
+        description = "Xiongmai (HiSilicon-based DVR/NVR/IP camera) TCP 9530 service that starts telnetd on the command 'OpenTelnet:OpenOnce'"
+        severity = "critical"
+    strings:
+        $cmd = "OpenTelnet:OpenOnce" ascii wide
+        $c1 = "OpenTelnet:"
+        $c2 = "OpenOnce"
+        $helper1 = "macGuarder"
+        $helper2 = "dvrHelper"
+        $p0 = { 3A 25 ?? (24|34) }
+        $p1 = { (24|34) ?? 25 3A }
+        $p2 = { 3A ?5 02 E3 }
+        $p3 = { 42 F2 3A 5? }
+        $p4 = { 3A 25 00 00 }
+        $p5 = { 00 00 25 3A }
+        $p6 = { 25 3A ?? (24|34) }
+        $p7 = { (24|34) ?? 3A 25 }
+        $p8 = { 25 ?A 03 E3 }
+        $p9 = { 43 F6 25 2? }
+        $p10 = { 25 3A 00 00 }
+        $p11 = { 00 00 3A 25 }
+    condition:
+        $cmd or ($c1 and $c2) or (any of ($helper*) and $c1 and any of ($p*))
+}
