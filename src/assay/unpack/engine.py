@@ -1,15 +1,27 @@
-"""Recursive unpacking: find containers in a blob, extract them, look inside what they hold."""
+"""Recursive unpacking: find containers in a blob, extract them, look inside what they hold.
+
+Blobs come in three sorts. The image itself and the payloads that wrappers (gzip,
+uImage, TRX, ...) produce are carved in full: every handler's magic is searched and
+each valid container is extracted, earliest first, without overlaps. Files inside an
+extracted filesystem are opened only when `policy.worth_opening` says they can hold
+code or configuration. When nothing yields a filesystem, unblob is tried on the image
+(see `fallback`). Damaged containers become warnings as long as something unpacked.
+"""
 
 from __future__ import annotations
 
 import mmap
 import os
+import posixpath
+import shutil
 import stat
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from assay.errors import InputError, UnsupportedImage
+from assay.errors import InputError, LimitExceeded, UnsafeArchive, UnsupportedImage
 from assay.unpack.base import (
+    KIND_DIR,
     KIND_FILE,
     KIND_SYMLINK,
     ExtractedFS,
@@ -18,10 +30,24 @@ from assay.unpack.base import (
     UnpackResult,
     kind_from_mode,
 )
+from assay.unpack.fallback import run_unblob, unblob_available
 from assay.unpack.handlers import Handler, HandlerContext, all_handlers
 from assay.unpack.limits import Budget, Limits
+from assay.unpack.policy import worth_opening
 
 Progress = Callable[[str], None]
+
+# Blob sorts: carved in full, or a member file of a filesystem (policy decides before).
+_CARVE = "carve"
+_MEMBER = "member"
+
+
+@dataclass
+class _Blob:
+    label: str
+    path: Path
+    depth: int
+    parent: str | None
 
 
 def unpack(
@@ -35,7 +61,11 @@ def unpack(
     if not image.exists() and not image.is_symlink():
         raise InputError(f"{image}: no such file or directory")
     if image.is_dir():
+        if not os.access(image, os.R_OK | os.X_OK):
+            raise InputError(f"{image}: permission denied")
         fs = index_directory(image, "fs0")
+        if not any(e.kind == KIND_FILE for e in fs.entries.values()):
+            raise InputError(f"{image}: directory holds no files")
         return UnpackResult(
             filesystems=[fs], layers=[Layer("directory", 0, None, 0, None)], image_format="directory"
         )
@@ -45,69 +75,251 @@ def unpack(
         raise InputError(f"{image}: permission denied")
     if image.stat().st_size == 0:
         raise InputError(f"{image}: file is empty")
-
-    ctx = HandlerContext(limits=limits, budget=Budget(limits))
     workdir.mkdir(parents=True, exist_ok=True)
-    result = UnpackResult(filesystems=[], layers=[])
-    queue: list[tuple[str, Path, int]] = [("", image, 0)]
-    handlers = all_handlers()
-    while queue:
-        label, blob, depth = queue.pop(0)
-        if depth > limits.max_depth:
-            result.warnings.append(
-                f"{label or blob.name}: not unpacked, nesting deeper than {limits.max_depth}"
+    return _Unpacker(image, workdir, limits, progress).run()
+
+
+class _Unpacker:
+    def __init__(self, image: Path, workdir: Path, limits: Limits, progress: Progress | None) -> None:
+        self.image = image
+        self.workdir = workdir
+        self.limits = limits
+        self.progress = progress or (lambda _msg: None)
+        self.ctx = HandlerContext(limits=limits, budget=Budget(limits))
+        self.handlers = all_handlers()
+        self.result = UnpackResult(filesystems=[], layers=[])
+        self.leaves: list[_Blob] = []
+        self.diagnoses: list[str] = []
+        self._n = 0
+
+    def _dest(self, prefix: str) -> Path:
+        self._n += 1
+        return self.workdir / f"{prefix}{self._n}"
+
+    def run(self) -> UnpackResult:
+        queue: list[_Blob] = [_Blob(self.image.name, self.image, 0, None)]
+        while queue:
+            blob = queue.pop(0)
+            queue.extend(self._carve_blob(blob))
+        if not self.result.filesystems and unblob_available():
+            queue = self._fallback(_Blob(self.image.name, self.image, 0, None))
+            while queue:
+                queue.extend(self._carve_blob(queue.pop(0)))
+        if not self.result.filesystems and self.leaves:
+            self._leaves_as_fs()
+        self.result.warnings.extend(self.ctx.warnings)
+        if not self.result.filesystems:
+            why = "; ".join(self.diagnoses[:1] + self.ctx.warnings[:1])
+            raise UnsupportedImage(
+                f"{self.image}: no filesystem or archive found that Assay can unpack"
+                + (f" ({why})" if why else "")
             )
-            continue
-        for handler, start, size in carve(blob, handlers):
-            fs_id = f"fs{len(result.filesystems)}"
-            dest = workdir / (fs_id if handler.kind == "filesystem" else f"blob{len(result.layers)}")
-            if progress:
-                progress(f"{handler.name} at 0x{start:x}")
-            out = handler.extract(blob, start, size, dest, fs_id, ctx)
-            result.layers.append(Layer(handler.name, start, size, depth, label or None, out.note))
-            if out.filesystem is not None:
-                out.filesystem.source = f"{label or image.name}@0x{start:x}"
-                result.filesystems.append(out.filesystem)
-            for sub_label, sub_path in out.blobs:
-                queue.append((f"{label or image.name}/{sub_label}", sub_path, depth + 1))
-    result.warnings.extend(ctx.warnings)
-    if not result.filesystems:
-        raise UnsupportedImage(f"{image}: no filesystem or archive found that Assay can unpack")
-    first = result.layers[0] if result.layers else None
-    result.image_format = first.handler if first else "unknown"
-    return result
+        first = self.result.layers[0] if self.result.layers else None
+        self.result.image_format = first.handler if first else "unknown"
+        return self.result
 
-
-def carve(blob: Path, handlers: list[Handler]) -> list[tuple[Handler, int, int]]:
-    """Non-overlapping (handler, start, size) chunks, earliest first."""
-    found: list[tuple[Handler, int, int]] = []
-    with open(blob, "rb") as fh:
-        if os.fstat(fh.fileno()).st_size == 0:
+    def _carve_blob(self, blob: _Blob) -> list[_Blob]:
+        if blob.depth > self.limits.max_depth:
+            self.ctx.warnings.append(
+                f"{blob.label}: not unpacked, nesting deeper than {self.limits.max_depth} (--max-depth)"
+            )
             return []
-        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            data = memoryview(mm)
+        found = 0
+        nxt: list[_Blob] = []
+        for handler, start, size in self._candidates(blob):
+            self.progress(f"{handler.name} at 0x{start:x} in {blob.label}")
+            fs_id = f"fs{len(self.result.filesystems)}"
+            dest = self._dest("fs" if handler.kind == "filesystem" else "blob")
             try:
-                candidates: list[tuple[int, Handler]] = []
-                for h in handlers:
+                out = handler.extract(blob.path, start, size, dest, fs_id, self.ctx)
+            except (LimitExceeded, UnsafeArchive):
+                raise
+            except Exception as exc:  # a damaged container is a warning, the scan goes on
+                self.ctx.warnings.append(
+                    f"{blob.label}: {handler.name} at 0x{start:x} not unpacked: {_reason(exc)}"
+                )
+                shutil.rmtree(dest, ignore_errors=True)
+                yield_size = None
+            else:
+                yield_size = out.size or size
+                found += 1
+                self.result.layers.append(
+                    Layer(handler.name, start, yield_size, blob.depth, blob.parent, out.note)
+                )
+                if out.filesystem is not None:
+                    fs = _reroot(out.filesystem)
+                    fs.source = f"{blob.label}@0x{start:x}"
+                    self.result.filesystems.append(fs)
+                    nxt.extend(self._members(fs, blob.depth + 1))
+                for sub_label, sub_path in out.blobs:
+                    nxt.append(_Blob(f"{blob.label}/{sub_label}", sub_path, blob.depth + 1, blob.label))
+            self._covered = start + (yield_size or 0)
+        if not found and blob.depth > 0:
+            self.leaves.append(blob)
+        return nxt
+
+    def _candidates(self, blob: _Blob):  # type: ignore[no-untyped-def]
+        """Valid containers, earliest first, skipping what an earlier one covered."""
+        with open(blob.path, "rb") as fh:
+            if os.fstat(fh.fileno()).st_size == 0:
+                return
+            with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+                cands: list[tuple[int, int, Handler]] = []
+                for order, h in enumerate(self.handlers):
                     for pat in h.patterns:
                         pos = mm.find(pat)
                         while pos >= 0:
                             start = pos - h.magic_offset
                             if start >= 0:
-                                candidates.append((start, h))
+                                cands.append((start, order, h))
                             pos = mm.find(pat, pos + 1)
-                candidates.sort(key=lambda c: c[0])
-                covered_to = 0
-                for start, h in candidates:
-                    if start < covered_to:
-                        continue
-                    size = h.probe(data, start)
-                    if size:
-                        found.append((h, start, size))
-                        covered_to = start + size
-            finally:
-                data.release()
-    return found
+                cands.sort(key=lambda c: (c[0], c[1]))
+                self._covered = 0
+                data = memoryview(mm)
+                try:
+                    for start, _order, h in cands:
+                        if start < self._covered:
+                            continue
+                        size = h.probe(data, start)
+                        if not size:
+                            if start == 0 and blob.depth == 0:
+                                why = _diagnose(h, data)
+                                if why:
+                                    self.diagnoses.append(f"{h.name} at 0x0: {why}")
+                            continue
+                        self._covered = start + size
+                        yield h, start, size
+                finally:
+                    data.release()
+
+    def _members(self, fs: ExtractedFS, depth: int) -> list[_Blob]:
+        """Member files worth opening (see policy); unblob trees are carved in full."""
+        out: list[_Blob] = []
+        liberal = fs.fstype == "unblob" and not fs.looks_like_root
+        for meta in fs.entries.values():
+            if meta.kind != KIND_FILE:
+                continue
+            host = fs.host_root / meta.path.lstrip("/")
+            if liberal:
+                reason: str | None = "carved by unblob"
+            else:
+                reason = worth_opening(meta, host, self.handlers)
+            if reason:
+                out.append(_Blob(f"{fs.id}:{meta.path}", host, depth, fs.source or fs.id))
+        return out
+
+    def _fallback(self, blob: _Blob) -> list[_Blob]:
+        self.progress(f"unblob on {blob.label}")
+        dest = self._dest("unblob")
+        fs = run_unblob(blob.path, dest, self.ctx, blob.label)
+        if fs is None:
+            return []
+        self.result.layers.append(Layer("unblob", 0, None, blob.depth, blob.parent, "fallback"))
+        nxt: list[_Blob] = []
+        for part in _split_roots(fs):
+            part.id = f"fs{len(self.result.filesystems)}"
+            part.source = f"{blob.label} (unblob)"
+            self.result.filesystems.append(part)
+            nxt.extend(self._members(part, blob.depth + 1))
+        return nxt
+
+    def _leaves_as_fs(self) -> None:
+        """A bare compressed file or firmware payload: its contents as one flat tree."""
+        fs = ExtractedFS(
+            id=f"fs{len(self.result.filesystems)}",
+            fstype="payload",
+            host_root=self._dest("payload"),
+            metadata_exact=False,
+        )
+        fs.host_root.mkdir(parents=True)
+        fs.entries["/"] = MetaEntry(path="/", kind=KIND_DIR, mode=0o755)
+        for i, leaf in enumerate(self.leaves):
+            name = leaf.path.name if leaf.path.name not in fs.entries else f"{leaf.path.name}.{i}"
+            os.link(leaf.path, fs.host_root / name) if _same_dev(leaf.path, fs.host_root) else shutil.copy(
+                leaf.path, fs.host_root / name
+            )
+            fs.entries["/" + name] = MetaEntry(
+                path="/" + name, kind=KIND_FILE, mode=0o644, size=leaf.path.stat().st_size
+            )
+        fs.source = self.image.name
+        self.result.filesystems.append(fs)
+
+
+def _same_dev(a: Path, b: Path) -> bool:
+    try:
+        return a.stat().st_dev == b.stat().st_dev
+    except OSError:
+        return False
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _diagnose(h: Handler, data: memoryview) -> str | None:
+    diag = getattr(h, "diagnose", None)
+    return diag(data) if diag else None
+
+
+_ROOT_DIRS = ("etc", "bin", "sbin", "lib", "usr", "var", "dev", "proc", "sys", "tmp", "root", "www")
+
+
+def _rootness(fs: ExtractedFS, prefix: str) -> int:
+    base = prefix.rstrip("/")
+    return sum(1 for d in _ROOT_DIRS if f"{base}/{d}" in fs.entries)
+
+
+def _subtree(fs: ExtractedFS, prefix: str) -> ExtractedFS:
+    """The part of fs below prefix, as a filesystem of its own."""
+    sub = ExtractedFS(
+        id=fs.id,
+        fstype=fs.fstype,
+        host_root=fs.host_root / prefix.lstrip("/"),
+        source=fs.source,
+        metadata_exact=fs.metadata_exact,
+    )
+    cut = len(prefix)
+    for p, meta in fs.entries.items():
+        if p == prefix or p.startswith(prefix + "/"):
+            inner = p[cut:] or "/"
+            meta.path = inner
+            sub.entries[inner] = meta
+    return sub
+
+
+def _reroot(fs: ExtractedFS) -> ExtractedFS:
+    """An archive whose root filesystem sits one or two directories down (rootfs/,
+    squashfs-root/, ...) is re-rooted there so paths read /etc/passwd."""
+    if fs.looks_like_root:
+        return fs
+    best, score = None, 1
+    for p, meta in fs.entries.items():
+        if meta.kind == KIND_DIR and 1 <= p.count("/") <= 2 and p != "/":
+            s = _rootness(fs, p)
+            if s > score:
+                best, score = p, s
+    return _subtree(fs, best) if best else fs
+
+
+def _split_roots(fs: ExtractedFS) -> list[ExtractedFS]:
+    """unblob output: each root-like subtree on its own, the rest as one more tree."""
+    roots: list[str] = []
+    for p, meta in sorted(fs.entries.items()):
+        if meta.kind != KIND_DIR or p == "/" or any(p.startswith(r + "/") for r in roots):
+            continue
+        if _rootness(fs, p) >= 3:
+            roots.append(p)
+    parts: list[ExtractedFS] = []
+    rest = ExtractedFS(id=fs.id, fstype=fs.fstype, host_root=fs.host_root, metadata_exact=False)
+    for p, meta in fs.entries.items():
+        if not any(p == r or p.startswith(r + "/") for r in roots):
+            rest.entries[p] = meta
+    for r in roots:
+        parts.append(_subtree(fs, r))
+    if any(m.kind == KIND_FILE for m in rest.entries.values()):
+        parts.append(rest)
+    return parts
 
 
 def index_directory(root: Path, fs_id: str) -> ExtractedFS:
@@ -120,7 +332,7 @@ def index_directory(root: Path, fs_id: str) -> ExtractedFS:
         for name in dirnames + filenames:
             host = os.path.join(dirpath, name)
             st = os.lstat(host)
-            inner = base.rstrip("/") + "/" + name
+            inner = posixpath.join(base, name)
             target = os.readlink(host) if stat.S_ISLNK(st.st_mode) else None
             fs.entries[inner] = _meta_from_stat(inner, st, target)
     return fs

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,11 @@ class Budget:
         self.bytes = 0
         self.files = 0
 
+    def check_bytes(self, n: int) -> None:
+        """Refuse up front when `n` more bytes would not fit."""
+        if self.bytes + n > self.limits.max_total_bytes:
+            self.add_bytes(n)
+
     def add_bytes(self, n: int) -> None:
         self.bytes += n
         if self.bytes > self.limits.max_total_bytes:
@@ -35,8 +41,8 @@ class Budget:
                 "(decompression bomb?); raise --max-bytes to go on"
             )
 
-    def add_file(self) -> None:
-        self.files += 1
+    def add_file(self, n: int = 1) -> None:
+        self.files += n
         if self.files > self.limits.max_files:
             raise LimitExceeded(
                 f"extraction produced more than {self.limits.max_files} files; raise --max-files"
@@ -49,9 +55,16 @@ class Deadline:
         self.seconds = seconds
         self.what = what
 
+    @property
+    def remaining(self) -> float:
+        return max(0.0, self.end - time.monotonic())
+
     def check(self) -> None:
         if time.monotonic() > self.end:
-            raise LimitExceeded(f"{self.what} took longer than {self.seconds:.0f} s")
+            raise self.error()
+
+    def error(self) -> LimitExceeded:
+        return LimitExceeded(f"{self.what} took longer than {self.seconds:.0f} s; raise --timeout")
 
 
 def safe_inner_path(path: str) -> str:
@@ -89,38 +102,71 @@ def check_raw_name(name: str) -> str | None:
     return None
 
 
+def within(root: str, path: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
 class SafeWriter:
     """Materialises regular files and directories under root. Never creates symlinks,
-    devices or setuid bits on the host: those live in the metadata only."""
+    devices or setuid bits on the host: those live in the metadata only.
+
+    Every parent directory is created by this writer, component by component, with
+    lstat checks, so no write can pass through a symlink (O_NOFOLLOW covers the leaf).
+    """
 
     def __init__(self, root: Path, budget: Budget) -> None:
         self.root = root
         self.budget = budget
         root.mkdir(parents=True, exist_ok=True)
+        self._root_real = os.path.realpath(root)
+        self._dirs: set[str] = {""}  # relative dirs known to be real directories of ours
+
+    def _ensure_dir(self, rel: str) -> None:
+        if rel in self._dirs:
+            return
+        parent, _, _ = rel.rpartition("/")
+        self._ensure_dir(parent)
+        host = os.path.join(self._root_real, rel)
+        try:
+            os.mkdir(host, 0o755)
+        except FileExistsError:
+            st = os.lstat(host)
+            if not os.path.isdir(host) or os.path.islink(host) or not (st.st_mode & 0o040000):
+                raise UnsafeArchive(
+                    f"refusing to write through {'/' + rel!r}: not a directory of ours"
+                ) from None
+        self._dirs.add(rel)
+
+    def _host(self, inner: str) -> tuple[str, str]:
+        rel = safe_inner_path(inner).lstrip("/")
+        host = os.path.join(self._root_real, rel)
+        if not within(self._root_real, os.path.normpath(host)):
+            raise UnsafeArchive(f"entry {inner!r} resolves outside the work dir")
+        return rel, host
 
     def mkdir(self, inner: str) -> None:
-        p = host_path_for(self.root, inner)
-        if p.is_symlink():
-            raise UnsafeArchive(f"refusing to write through a symlink at {inner!r}")
-        p.mkdir(parents=True, exist_ok=True)
+        rel, _ = self._host(inner)
+        self._ensure_dir(rel)
 
-    def write_stream(self, inner: str, chunks, declared_size: int | None = None) -> int:
-        p = host_path_for(self.root, inner)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        if (
-            declared_size is not None
-            and self.budget.bytes + declared_size > self.budget.limits.max_total_bytes
-        ):
-            self.budget.add_bytes(declared_size)  # raises with the message
+    def write_stream(self, inner: str, chunks: Iterable[bytes], declared_size: int | None = None) -> int:
+        rel, host = self._host(inner)
+        if not rel:
+            raise UnsafeArchive("refusing to write a file over the root directory")
+        self._ensure_dir(rel.rpartition("/")[0])
+        if declared_size is not None:
+            self.budget.check_bytes(declared_size)
         self.budget.add_file()
         written = 0
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
-        fd = os.open(p, flags, 0o644)
+        try:
+            fd = os.open(host, flags, 0o644)
+        except OSError as exc:
+            raise UnsafeArchive(f"cannot write {inner!r}: {exc.strerror}") from None
         with os.fdopen(fd, "wb") as out:
             for chunk in chunks:
+                self.budget.add_bytes(len(chunk))
                 out.write(chunk)
                 written += len(chunk)
-                self.budget.add_bytes(len(chunk))
         return written
 
     def write_bytes(self, inner: str, data: bytes) -> int:

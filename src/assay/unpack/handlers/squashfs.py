@@ -1,34 +1,82 @@
-"""SquashFS 4.0 through dissect.squashfs, which keeps mode, owner and link targets."""
+"""SquashFS: every version Debian's unsquashfs reads (1.x-4.0, both byte orders up to 3.x).
+
+Metadata always comes from the filesystem: dissect.squashfs walks the v4 inode tables
+(mode, owner, setuid, link targets) and `unsquashfs -lln` lists the older versions.
+Contents come from `unsquashfs -d` when it is installed: measured on a 34 MB,
+6000-file xz image it takes 1.2 s against 6.9 s for reading every file through
+dissect (pure-Python block handling, one core). Its output is then tamed with lstat:
+symlinks and device nodes are removed and every mode is reset to 0644/0755, so
+nothing setuid or linked survives on the host. dissect reads the data when
+unsquashfs is missing or fails.
+"""
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import stat
 import struct
-from collections.abc import Iterator
+import subprocess
 from pathlib import Path
-from typing import BinaryIO
 
 from dissect.squashfs import SquashFS
 from dissect.util.stream import RangeStream
 
-from assay.unpack.base import KIND_DIR, KIND_FILE, KIND_SYMLINK, ExtractedFS, MetaEntry, kind_from_mode
-from assay.unpack.handlers.base import Extracted, Handler, HandlerContext
-from assay.unpack.limits import Deadline, SafeWriter
+from assay.errors import LimitExceeded
+from assay.unpack.base import (
+    KIND_BLOCK,
+    KIND_CHAR,
+    KIND_DIR,
+    KIND_FILE,
+    KIND_SYMLINK,
+    MetaEntry,
+    kind_from_mode,
+)
+from assay.unpack.handlers.base import Extracted, Handler, HandlerContext, TreeBuilder, read_chunks
+from assay.unpack.limits import within
+
+_LLN = re.compile(
+    r"^(?P<mode>[-dlcbps][-rwxsStT]{9}) (?P<uid>\d+)/(?P<gid>\d+) +(?P<size>\d+|\d+, *\d+) "
+    r"\d{4}-\d\d-\d\d \d\d:\d\d (?P<name>.*)$"
+)
+_TYPE = {
+    "-": stat.S_IFREG,
+    "d": stat.S_IFDIR,
+    "l": stat.S_IFLNK,
+    "c": stat.S_IFCHR,
+    "b": stat.S_IFBLK,
+    "p": stat.S_IFIFO,
+    "s": stat.S_IFSOCK,
+}
+
+
+class SquashFSError(Exception):
+    pass
 
 
 class SquashFSHandler(Handler):
     name = "squashfs"
-    patterns = (b"hsqs",)
+    patterns = (b"hsqs", b"sqsh")
 
     def probe(self, data: memoryview, start: int) -> int | None:
         if len(data) - start < 96:
             return None
-        major, minor = struct.unpack_from("<HH", data, start + 28)
-        if (major, minor) != (4, 0):
+        endian = "<" if bytes(data[start : start + 4]) == b"hsqs" else ">"
+        (major, minor) = struct.unpack_from(endian + "HH", data, start + 28)
+        if major == 4 and minor == 0:
+            (block_size,) = struct.unpack_from(endian + "I", data, start + 12)
+            (bytes_used,) = struct.unpack_from(endian + "Q", data, start + 40)
+        elif major == 3:
+            (block_size,) = struct.unpack_from(endian + "I", data, start + 51)
+            (bytes_used,) = struct.unpack_from(endian + "Q", data, start + 63)
+        elif major in (1, 2):
+            (block_size,) = struct.unpack_from(endian + "H", data, start + 32)
+            (bytes_used,) = struct.unpack_from(endian + "I", data, start + 8)
+        else:
             return None
-        (block_size,) = struct.unpack_from("<I", data, start + 12)
-        if block_size & (block_size - 1) or not (4096 <= block_size <= 1 << 20):
+        if major >= 3 and (block_size & (block_size - 1) or not 4096 <= block_size <= 1 << 20):
             return None
-        (bytes_used,) = struct.unpack_from("<Q", data, start + 40)
         if bytes_used < 96 or start + bytes_used > len(data):
             return None
         return int(bytes_used)
@@ -36,42 +84,184 @@ class SquashFSHandler(Handler):
     def extract(
         self, src: Path, start: int, size: int, dest: Path, fs_id: str, ctx: HandlerContext
     ) -> Extracted:
-        deadline = Deadline(ctx.limits.max_seconds_per_extractor, f"squashfs extraction of {src.name}")
-        writer = SafeWriter(dest, ctx.budget)
-        fs = ExtractedFS(id=fs_id, fstype="squashfs", host_root=dest)
+        what = f"squashfs at 0x{start:x} in {src.name}"
+        tb = TreeBuilder(fs_id, "squashfs", dest, ctx, what)
         with open(src, "rb") as fh:
-            sq = SquashFS(RangeStream(fh, start, size))
-            stack = [("/", sq.get("/"))]
-            while stack:
-                path, node = stack.pop()
-                deadline.check()
-                kind = kind_from_mode(node.mode)
-                meta = MetaEntry(
-                    path=path,
-                    kind=kind,
-                    mode=node.mode & 0o7777,
-                    uid=node.uid,
-                    gid=node.gid,
-                    size=node.size if kind == KIND_FILE else 0,
-                    mtime=int(node.mtime.timestamp()),
-                )
-                if kind == KIND_DIR:
-                    writer.mkdir(path)
-                    for child in node.iterdir():
-                        name = child.name
-                        if name in (".", "..") or "/" in name:
-                            ctx.warnings.append(f"squashfs entry name {name!r} skipped")
-                            continue
-                        stack.append((path.rstrip("/") + "/" + name, child))
-                elif kind == KIND_SYMLINK:
-                    meta.link_target = node.link
-                elif kind == KIND_FILE:
-                    writer.write_stream(path, _chunks(node.open()), node.size)
-                fs.entries[path] = meta
-                ctx.budget.add_file()
-        return Extracted(filesystem=fs)
+            head = fh.read(start + 32)[start:]
+        v4le = head[:4] == b"hsqs" and struct.unpack_from("<H", head, 28)[0] == 4
+        unsquashfs = shutil.which("unsquashfs")
+        if v4le:
+            metas = _dissect_meta(src, start, size, tb)
+        elif unsquashfs:
+            metas = _lln_meta(unsquashfs, src, start, tb)
+        else:
+            raise SquashFSError("squashfs older than 4.0 or big-endian needs unsquashfs (squashfs-tools)")
+        total = sum(m.size for m in metas if m.kind == KIND_FILE)
+        ctx.budget.check_bytes(total)
+        done = False
+        if unsquashfs:
+            try:
+                _unsquashfs_content(unsquashfs, src, start, dest, tb)
+                done = True
+            except SquashFSError as exc:
+                if not v4le:
+                    raise
+                tb.warn(f"unsquashfs failed ({exc}); reading through dissect")
+        if done:
+            _record(tb, metas, dest)
+        else:
+            _dissect_content(src, start, size, tb, metas)
+        return Extracted(filesystem=tb.fs)
 
 
-def _chunks(stream: BinaryIO) -> Iterator[bytes]:
-    while chunk := stream.read(1 << 20):
-        yield chunk
+def _dissect_meta(src: Path, start: int, size: int, tb: TreeBuilder) -> list[MetaEntry]:
+    out: list[MetaEntry] = []
+    with open(src, "rb") as fh:
+        sq = SquashFS(RangeStream(fh, start, size))
+        stack = [("/", sq.get("/"))]
+        while stack:
+            path, node = stack.pop()
+            tb.deadline.check()
+            kind = kind_from_mode(node.mode)
+            meta = MetaEntry(
+                path=path,
+                kind=kind,
+                mode=node.mode & 0o7777,
+                uid=node.uid,
+                gid=node.gid,
+                size=node.size if kind == KIND_FILE else 0,
+                mtime=int(node.mtime.timestamp()),
+            )
+            if kind == KIND_DIR:
+                for child in node.iterdir():
+                    name = child.name
+                    if name in (".", "..") or "/" in name:
+                        tb.warn(f"entry name {name!r} skipped")
+                        continue
+                    stack.append((path.rstrip("/") + "/" + name, child))
+            elif kind == KIND_SYMLINK:
+                meta.link_target = node.link
+            out.append(meta)
+    return out
+
+
+def _lln_meta(unsquashfs: str, src: Path, start: int, tb: TreeBuilder) -> list[MetaEntry]:
+    proc = _run([unsquashfs, "-lln", "-UTC", "-o", str(start), "-d", "R", str(src)], tb)
+    out: list[MetaEntry] = []
+    for line in proc.stdout.decode("utf-8", "surrogateescape").splitlines():
+        m = _LLN.match(line)
+        if not m or not (m["name"] == "R" or m["name"].startswith("R/")):
+            continue
+        s = m["mode"]
+        mode = _TYPE[s[0]] | _perm_bits(s[1:])
+        kind = kind_from_mode(mode)
+        name, target = m["name"][1:] or "/", None
+        if kind == KIND_SYMLINK and " -> " in name:
+            name, target = name.split(" -> ", 1)
+        meta = MetaEntry(
+            path=tb.inner(name), kind=kind, mode=mode & 0o7777, uid=int(m["uid"]), gid=int(m["gid"])
+        )
+        if kind == KIND_FILE:
+            meta.size = int(m["size"])
+        elif kind in (KIND_CHAR, KIND_BLOCK):
+            major, minor = (int(x) for x in m["size"].replace(" ", "").split(","))
+            meta.device = (major, minor)
+        meta.link_target = target
+        out.append(meta)
+    if not out:
+        raise SquashFSError(f"unsquashfs lists nothing: {_last_line(proc.stderr)}")
+    return out
+
+
+def _perm_bits(s: str) -> int:
+    mode = 0
+    for i, (ch, bit) in enumerate(zip(s, (0o400, 0o200, 0o100, 0o40, 0o20, 0o10, 4, 2, 1), strict=True)):
+        if ch in "rwxst":
+            mode |= bit
+        if i in (2, 5, 8) and ch in "sStT":
+            mode |= (0o4000, 0o2000, 0o1000)[i // 3]
+            if ch in "ST":
+                mode &= ~bit
+    return mode
+
+
+def _run(cmd: list[str], tb: TreeBuilder) -> subprocess.CompletedProcess[bytes]:
+    try:
+        return subprocess.run(cmd, capture_output=True, timeout=tb.deadline.remaining, check=False)
+    except subprocess.TimeoutExpired:
+        raise tb.deadline.error() from None
+
+
+def _last_line(err: bytes) -> str:
+    lines = [ln for ln in err.decode("utf-8", "replace").splitlines() if ln.strip()]
+    return lines[-1].strip() if lines else "no output"
+
+
+def _unsquashfs_content(unsquashfs: str, src: Path, start: int, dest: Path, tb: TreeBuilder) -> None:
+    # unsquashfs wants to create dest itself; it lives inside the private work dir.
+    if dest.exists():
+        shutil.rmtree(dest)
+    cmd = [unsquashfs, "-n", "-no-xattrs", "-o", str(start), "-d", str(dest), str(src)]
+    proc = _run(cmd, tb)
+    _tame(dest)
+    if proc.returncode not in (0, 2) or not dest.is_dir():
+        raise SquashFSError(_last_line(proc.stderr))
+    if proc.returncode == 2:
+        # 2 = some entries failed (device nodes in a container, ...): contents are still there.
+        tb.warn(f"unsquashfs: {_last_line(proc.stderr)}")
+
+
+def _tame(root: Path) -> None:
+    """lstat walk: drop links and special files, reset modes; never follow anything."""
+    if not root.is_dir() or root.is_symlink():
+        return
+    real = os.path.realpath(root)
+    os.chmod(root, 0o755)
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        for name in dirnames + filenames:
+            host = os.path.join(dirpath, name)
+            st = os.lstat(host)
+            if stat.S_ISDIR(st.st_mode):
+                os.chmod(host, 0o755)
+            elif stat.S_ISREG(st.st_mode) and within(real, os.path.realpath(dirpath)):
+                os.chmod(host, 0o755 if st.st_mode & 0o111 else 0o644)
+            else:
+                os.unlink(host)
+        dirnames[:] = [d for d in dirnames if os.path.isdir(os.path.join(dirpath, d))]
+
+
+def _record(tb: TreeBuilder, metas: list[MetaEntry], dest: Path) -> None:
+    budget = tb.ctx.budget
+    for meta in metas:
+        if meta.path != "/" and tb._under_link(meta.path):
+            continue
+        if meta.kind == KIND_FILE:
+            host = dest / meta.path.lstrip("/")
+            try:
+                st = os.lstat(host)
+            except OSError:
+                tb.warn(f"{meta.path} missing after unsquashfs")
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                continue
+            budget.add_bytes(st.st_size)
+        budget.add_file()
+        tb.fs.entries[meta.path] = meta
+        if meta.kind == KIND_SYMLINK:
+            tb._links.add(meta.path)
+
+
+def _dissect_content(src: Path, start: int, size: int, tb: TreeBuilder, metas: list[MetaEntry]) -> None:
+    with open(src, "rb") as fh:
+        sq = SquashFS(RangeStream(fh, start, size))
+        for meta in sorted(metas, key=lambda m: m.path):
+            if meta.kind == KIND_FILE:
+                try:
+                    stream = sq.get(meta.path).open()
+                    tb.add(meta, read_chunks(stream), meta.size)
+                except LimitExceeded:
+                    raise
+                except Exception as exc:  # a corrupt block must not end the whole image
+                    tb.warn(f"{meta.path}: {exc}")
+            else:
+                tb.add(meta)
