@@ -9,6 +9,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
+FILE_PAGE = 500  # file rows shown at once; the filter box reaches the rest
 
 _KIND_BITS = {
     "file": stat.S_IFREG,
@@ -66,6 +67,10 @@ def _file_row(f: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _file_order(f: dict[str, Any]) -> tuple[str, str]:
+    return (str(f.get("fs", "")), str(f.get("path", "")))
+
+
 def _counts(report: dict[str, Any]) -> tuple[dict[str, int], dict[str, int]]:
     findings = report.get("findings", [])
     sev = Counter(f.get("severity") for f in findings)
@@ -93,6 +98,7 @@ def render(report: dict[str, Any]) -> str:
         vulnerabilities=report.get("vulnerabilities") or [],
         compliance=compliance,
         verdicts=dict(verdicts),
-        files=[_file_row(f) for f in report.get("files", [])],
+        files=[_file_row(f) for f in sorted(report.get("files", []), key=_file_order)],
         warnings=report.get("warnings", []),
+        page=FILE_PAGE,
     )

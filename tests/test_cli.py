@@ -1,0 +1,166 @@
+"""`assay` as a user runs it: real processes, real squashfs images, exit codes and streams."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft4Validator
+
+from assay import __version__
+from assay.reports import validate
+
+REPO = Path(__file__).resolve().parents[1]
+SARIF_SCHEMA = Path(__file__).parent / "reports" / "data" / "sarif-schema-2.1.0.json"
+
+FILES = {
+    "/etc/passwd": "root:x:0:0:root:/root:/bin/sh\n",
+    "/etc/init.d/rcS": "#!/bin/sh\ntelnetd -l /bin/sh\n",
+    "/bin/tool": "#!/bin/sh\necho tool\n",
+    "/www/index.html": "<html></html>\n",
+}
+
+
+@pytest.fixture
+def image(make_squashfs: Any) -> Path:
+    return make_squashfs(FILES, symlinks={"/bin/sh": "tool"}, modes={"/bin/tool": 0o4755})  # type: ignore[no-any-return]
+
+
+def _one_error_line(proc: subprocess.CompletedProcess[str], code: int, words: str) -> None:
+    assert proc.returncode == code, (proc.returncode, proc.stderr)
+    assert proc.stdout == ""
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("assay: ") and words in lines[0], lines[0]
+    assert "Traceback" not in proc.stderr
+
+
+def test_version(run_assay: Any) -> None:
+    proc = run_assay("--version")
+    assert proc.returncode == 0
+    assert proc.stdout.strip() == f"assay {__version__}"
+
+
+def test_help_lists_scan(run_assay: Any) -> None:
+    proc = run_assay("--help")
+    assert proc.returncode == 0
+    assert "scan" in proc.stdout
+
+
+def test_json_to_file(run_assay: Any, image: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r" / "report.json"
+    proc = run_assay("scan", image, "--format", "json", "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == ""
+    report = json.loads(out.read_text())
+    validate(report)
+    assert report["image"]["name"] == image.name
+    assert report["image"]["format"] == "squashfs"
+    files = {f["path"]: f for f in report["files"]}
+    assert files["/bin/tool"]["mode"] == "4755"
+    assert files["/bin/sh"]["link_target"] == "tool"
+    # Without --quiet the summary goes to stderr, never stdout.
+    assert f"{image.name} (squashfs)" in proc.stderr
+
+
+def test_sarif_to_file(run_assay: Any, image: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report.sarif"
+    proc = run_assay("scan", image, "--format", "sarif", "-o", out, "-q")
+    assert proc.returncode == 0, proc.stderr
+    sarif = json.loads(out.read_text())
+    schema = json.loads(SARIF_SCHEMA.read_text())
+    errors = [e.message for e in Draft4Validator(schema).iter_errors(sarif)]
+    assert errors == []
+    assert sarif["runs"][0]["properties"]["image"]["name"] == image.name
+
+
+def test_html_to_file(run_assay: Any, image: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    proc = run_assay("scan", image, "-f", "html", "-o", out, "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    html = out.read_text()
+    assert html.startswith("<!DOCTYPE html>")
+    assert f"Assay report: {image.name}" in html
+    assert "-rwsr-xr-x" in html
+
+
+def test_several_formats_to_directory(run_assay: Any, image: Path, tmp_path: Path) -> None:
+    out = tmp_path / "reports"
+    proc = run_assay("scan", image, "-f", "json", "-f", "sarif", "-f", "html", "-o", out, "-q")
+    assert proc.returncode == 0, proc.stderr
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted(f"{image.name}.{ext}" for ext in ("json", "sarif", "html"))
+    validate(json.loads((out / f"{image.name}.json").read_text()))
+    assert json.loads((out / f"{image.name}.sarif").read_text())["version"] == "2.1.0"
+
+
+def test_several_formats_need_a_directory(run_assay: Any, image: Path) -> None:
+    _one_error_line(run_assay("scan", image, "-f", "json", "-f", "html"), 3, "-o DIRECTORY")
+
+
+def test_unknown_format_is_a_usage_error(run_assay: Any, image: Path) -> None:
+    _one_error_line(run_assay("scan", image, "-f", "pdf"), 2, "pdf")
+
+
+def test_json_flag_prints_only_json(run_assay: Any, image: Path) -> None:
+    proc = run_assay("scan", image, "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)  # nothing but the document on stdout
+    validate(report)
+    assert proc.stderr == ""
+
+
+def test_quiet_prints_nothing_on_stderr(run_assay: Any, image: Path) -> None:
+    proc = run_assay("scan", image, "--quiet")
+    assert proc.returncode == 0
+    assert proc.stderr == ""
+    validate(json.loads(proc.stdout))
+
+
+def test_scan_a_directory(run_assay: Any, make_tree: Any) -> None:
+    root = make_tree(FILES, symlinks={"/bin/sh": "tool"})
+    proc = run_assay("scan", root, "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    validate(report)
+    assert report["image"]["sha256"] is None
+    assert {"/etc/passwd", "/bin/sh", "/www/index.html"} <= {f["path"] for f in report["files"]}
+
+
+def test_missing_file(run_assay: Any, tmp_path: Path) -> None:
+    _one_error_line(run_assay("scan", tmp_path / "nope.bin"), 3, "nope.bin")
+
+
+def test_empty_file(run_assay: Any, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.bin"
+    empty.write_bytes(b"")
+    _one_error_line(run_assay("scan", empty), 3, "empty")
+
+
+def test_random_bytes(run_assay: Any, tmp_path: Path) -> None:
+    blob = tmp_path / "noise.bin"
+    blob.write_bytes(os.urandom(64 * 1024))
+    _one_error_line(run_assay("scan", blob, "-q"), 4, "unsupported image")
+
+
+def test_demo_sample_builds_and_scans(run_assay: Any, tmp_path: Path) -> None:
+    """The image `make demo` scans: built by the repo's own script from Debian's busybox-static."""
+    image = tmp_path / "sample.sqsh"
+    subprocess.run(
+        ["bash", str(REPO / "scripts" / "build-sample.sh"), str(image)], check=True, capture_output=True
+    )
+    proc = run_assay("scan", image, "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    validate(report)
+    files = {f["path"]: f for f in report["files"]}
+    assert files["/bin/busybox"]["type"] == "elf"
+    assert files["/usr/sbin/dbgsh"]["mode"] == "4755"
+    assert files["/usr/sbin/telnetd"]["kind"] == "symlink"
+    assert files["/etc/shadow"]["mode"] == "0600"
+    shadow = next(f for f in report["files"] if f["path"] == "/etc/shadow")
+    assert shadow["size"] > 0
