@@ -144,6 +144,10 @@ def elf_view(data: bytes) -> ElfView | None:
                 continue
             content = zlib.crc32(norm[off : off + size]) if has_bytes else None
             sections[name] = (stype, flags, addr, size, content, norm[off : off + size] if has_bytes else b"")
+        # The first segment maps the ELF header, whose section-table fields mean nothing at run time.
+        seg_buf = bytearray(norm)
+        for off, size in ((0x20, 4), (0x30, 4)) if elf.elfclass == 32 else ((0x28, 8), (0x3C, 4)):
+            seg_buf[off : off + size] = bytes(size)
         segments = []
         for seg in elf.iter_segments():
             o, fsz = int(seg["p_offset"]), int(seg["p_filesz"])
@@ -154,7 +158,7 @@ def elf_view(data: bytes) -> ElfView | None:
                     int(seg["p_vaddr"]),
                     fsz,
                     int(seg["p_memsz"]),
-                    norm[o : o + fsz],
+                    bytes(seg_buf[o : o + fsz]),
                 )
             )
         h = elf.header

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from assay.errors import InputError
 from assay.index import FileEntry, FileIndex, build_index
 from assay.pipeline import Report, ScanOptions, image_info, scan
 from assay.unpack import Limits, unpack
@@ -61,6 +65,8 @@ def load_sides(
 ) -> tuple[Side, Side]:
     """Both sides, in two processes when there are two cores: the sides are independent."""
     options = options or ScanOptions()
+    for p in (old, new):
+        _check_input(p)
     dirs = (workdir / "old", workdir / "new")
     jobs = jobs if jobs is not None else min(2, os.cpu_count() or 1)
     if full_scan:
@@ -72,7 +78,26 @@ def load_sides(
     if jobs < 2:
         a, b = (fn(*x) for x in args)
         return a, b
-    with ProcessPoolExecutor(max_workers=2) as pool:
+    _preload_unblob()
+    # An explicit context: asking for the default one would fix it, and unblob sets its own at import.
+    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("fork")) as pool:
         fa = pool.submit(fn, *args[0])
         fb = pool.submit(fn, *args[1])
         return fa.result(), fb.result()
+
+
+def _check_input(path: Path) -> None:
+    """Fail before the other side's scan starts, not after it."""
+    if not path.exists():
+        raise InputError(f"{path}: no such file or directory")
+    if not (path.is_file() or path.is_dir()):
+        raise InputError(f"{path}: not a regular file or directory")
+    if path.is_file() and path.stat().st_size == 0:
+        raise InputError(f"{path}: file is empty")
+
+
+def _preload_unblob() -> None:
+    """unblob calls multiprocessing.set_start_method at import, which fails in a pool worker
+    (the worker's start method is already fixed); importing it here first makes that a no-op there."""
+    with contextlib.suppress(ImportError, RuntimeError):
+        importlib.import_module("unblob.pool")
