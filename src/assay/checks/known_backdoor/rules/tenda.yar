@@ -13,18 +13,18 @@ rule tenda_w302r_mfg
         $full = "w302r_mfg" ascii wide
         $w = "w302r" ascii wide
         $mfg = "_mfg" ascii wide
-        $p0 = { A1 1C ?? (24|34) }
-        $p1 = { (24|34) ?? 1C A1 }
-        $p2 = { A1 ?C 01 E3 }
-        $p3 = { 41 F6 A1 4? }
-        $p4 = { A1 1C 00 00 }
-        $p5 = { 00 00 1C A1 }
-        $p6 = { 1C A1 ?? 34 }
-        $p7 = { 34 ?? A1 1C }
-        $p8 = { 1C ?1 0A E3 }
-        $p9 = { 4A F2 1C 1? }
-        $p10 = { 1C A1 00 00 }
-        $p11 = { 00 00 A1 1C }
+        $port0 = { A1 1C ?? (24|34) }
+        $port1 = { (24|34) ?? 1C A1 }
+        $port2 = { A1 ?C 01 E3 }
+        $port3 = { 41 F6 A1 4? }
+        $port4 = { A1 1C 00 00 }
+        $port5 = { 00 00 1C A1 }
+        $port6 = { 1C A1 ?? 34 }
+        $port7 = { 34 ?? A1 1C }
+        $port8 = { 1C ?1 0A E3 }
+        $port9 = { 4A F2 1C 1? }
+        $port10 = { 1C A1 00 00 }
+        $port11 = { 00 00 A1 1C }
     condition:
-        $full or ($w and ($mfg or any of ($p*)))
+        $full or ($w and ($mfg or any of ($port*)))
 }

@@ -15,18 +15,18 @@ rule xiongmai_9530_telnet
         $c2 = "OpenOnce"
         $helper1 = "macGuarder"
         $helper2 = "dvrHelper"
-        $p0 = { 3A 25 ?? (24|34) }
-        $p1 = { (24|34) ?? 25 3A }
-        $p2 = { 3A ?5 02 E3 }
-        $p3 = { 42 F2 3A 5? }
-        $p4 = { 3A 25 00 00 }
-        $p5 = { 00 00 25 3A }
-        $p6 = { 25 3A ?? (24|34) }
-        $p7 = { (24|34) ?? 3A 25 }
-        $p8 = { 25 ?A 03 E3 }
-        $p9 = { 43 F6 25 2? }
-        $p10 = { 25 3A 00 00 }
-        $p11 = { 00 00 3A 25 }
+        $port0 = { 3A 25 ?? (24|34) }
+        $port1 = { (24|34) ?? 25 3A }
+        $port2 = { 3A ?5 02 E3 }
+        $port3 = { 42 F2 3A 5? }
+        $port4 = { 3A 25 00 00 }
+        $port5 = { 00 00 25 3A }
+        $port6 = { 25 3A ?? (24|34) }
+        $port7 = { (24|34) ?? 3A 25 }
+        $port8 = { 25 ?A 03 E3 }
+        $port9 = { 43 F6 25 2? }
+        $port10 = { 25 3A 00 00 }
+        $port11 = { 00 00 3A 25 }
     condition:
-        $cmd or ($c1 and $c2) or (any of ($helper*) and $c1 and any of ($p*))
+        $cmd or ($c1 and $c2) or (any of ($helper*) and $c1 and any of ($port*))
 }
