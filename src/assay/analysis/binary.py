@@ -49,17 +49,37 @@ _ARG_REGS = {
     "x86_64": ("rdi", "rsi", "rdx", "rcx"),
 }
 _CLOBBER = {
-    "mips": ("$v0 $v1 $a0 $a1 $a2 $a3 $t0 $t1 $t2 $t3 $t4 $t5 $t6 $t7 $t8 $t9 $at".split()),
-    "arm": "r0 r1 r2 r3 ip lr".split(),
+    "mips": (
+        [
+            "$v0",
+            "$v1",
+            "$a0",
+            "$a1",
+            "$a2",
+            "$a3",
+            "$t0",
+            "$t1",
+            "$t2",
+            "$t3",
+            "$t4",
+            "$t5",
+            "$t6",
+            "$t7",
+            "$t8",
+            "$t9",
+            "$at",
+        ]
+    ),
+    "arm": ["r0", "r1", "r2", "r3", "ip", "lr"],
     "aarch64": [f"x{i}" for i in range(19)],
-    "x86_64": "rax rcx rdx rsi rdi r8 r9 r10 r11".split(),
-    "x86": "eax ecx edx".split(),
+    "x86_64": ["rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11"],
+    "x86": ["eax", "ecx", "edx"],
 }
 _RET = {"mips": "$v0", "arm": "r0", "aarch64": "x0", "x86_64": "rax", "x86": "eax"}
 _SP = {"mips": "$sp", "arm": "sp", "aarch64": "sp", "x86_64": "rsp", "x86": "esp"}
 
 _X86_ALIAS: dict[str, str] = {}
-for _r in "ax bx cx dx si di bp sp".split():
+for _r in ["ax", "bx", "cx", "dx", "si", "di", "bp", "sp"]:
     _X86_ALIAS["e" + _r] = "r" + _r
     _X86_ALIAS[_r] = "r" + _r
 for _n in range(8, 16):
@@ -142,6 +162,9 @@ class ElfBinary:
     gp: int | None = None
     stubs: list[tuple[int, int, str]] = field(default_factory=list)
     _stub_starts: list[int] = field(default_factory=list)
+    _alloc: list[Section] = field(default_factory=list, repr=False)
+    _alloc_starts: list[int] = field(default_factory=list, repr=False)
+    _cstrings: dict[tuple[int, int], StringRef | None] = field(default_factory=dict, repr=False)
 
     # -- layout ------------------------------------------------------------
     def offset_of(self, vaddr: int) -> int | None:
@@ -151,9 +174,12 @@ class ElfBinary:
         return None
 
     def section_at(self, vaddr: int) -> Section | None:
-        for s in self.sections:
-            if s.alloc and s.addr <= vaddr < s.addr + s.size:
-                return s
+        if not self._alloc:
+            self._alloc = sorted((s for s in self.sections if s.alloc and s.size), key=lambda s: s.addr)
+            self._alloc_starts = [s.addr for s in self._alloc]
+        i = bisect.bisect_right(self._alloc_starts, vaddr) - 1
+        if i >= 0 and vaddr < self._alloc[i].addr + self._alloc[i].size:
+            return self._alloc[i]
         return None
 
     def word(self, vaddr: int, size: int | None = None) -> int | None:
@@ -164,6 +190,14 @@ class ElfBinary:
         return int.from_bytes(self.data[off : off + size], "little" if self.little else "big")
 
     def cstring(self, vaddr: int, limit: int = 256) -> StringRef | None:
+        key = (vaddr, limit)
+        if key in self._cstrings:
+            return self._cstrings[key]
+        ref = self._cstring(vaddr, limit)
+        self._cstrings[key] = ref
+        return ref
+
+    def _cstring(self, vaddr: int, limit: int) -> StringRef | None:
         sec = self.section_at(vaddr)
         if sec is None or sec.execute or sec.nobits:
             return None
@@ -454,6 +488,7 @@ class _Tracker:
         else:
             self.md = cs.Cs(cs.CS_ARCH_X86, cs.CS_MODE_32)
         self.md.skipdata = True
+        self._op = getattr(self, "_" + b.arch.replace("x86_64", "x64"))
         self.reset()
 
     def disasm(self, code: bytes, addr: int) -> Iterator[tuple[int, int, str, str]]:
@@ -487,9 +522,8 @@ class _Tracker:
 
     def get(self, op: str) -> Value:
         op = op.strip()
-        v = _imm(op)
-        if v is not None and (op[0] in "#-0123456789"):
-            return v
+        if op and op[0] in "#-0123456789":
+            return _imm(op)
         r = self.reg(op)
         if r in ("$zero", "xzr", "wzr"):
             return 0
@@ -566,13 +600,29 @@ class _Tracker:
             sp = self.regs.get("esp")
             base = sp[1] if isinstance(sp, tuple) and sp[0] == "sp" else 0
             return [self.stack.get(base + 4 * i) for i in range(4)]
-        return [self.regs.get(r) for r in _ARG_REGS[self.arch]]
+        regs = [self.regs.get(r) for r in _ARG_REGS[self.arch]]
+        sp = self.regs.get(_SP[self.arch])
+        base = sp[1] if isinstance(sp, tuple) and sp[0] == "sp" else None
+        if self.arch in ("mips", "arm") and base is not None:
+            # o32 reserves 16 bytes of home space for a0-a3; AAPCS passes the 5th word at [sp]
+            first = base + (16 if self.arch == "mips" else 0)
+            regs += [self.stack.get(first + 4 * i) for i in range(4)]
+        elif self.arch == "x86_64":
+            regs += [self.regs.get("r8"), self.regs.get("r9")]
+        elif self.arch == "aarch64":
+            regs += [self.regs.get(f"x{i}") for i in range(4, 8)]
+        return regs
 
     # -- one instruction -----------------------------------------------
     def step(self, addr: int, size: int, mnem: str, ops: str) -> Any:
         """Interpret one instruction. Returns ("call", target), ("jump", slot), ("cmp", a, b) or None."""
         try:
-            return getattr(self, "_" + self.arch.replace("x86_64", "x64"))(addr, size, mnem, _split_ops(ops))
+            return self._op(
+                addr,
+                size,
+                mnem,
+                _split_ops(ops) if "[" in ops or "(" in ops else ops.split(", ") if ops else [],
+            )
         except (ValueError, IndexError, TypeError, OverflowError):
             return None
 
@@ -617,9 +667,13 @@ class _Tracker:
         elif m in ("xori",) and len(o) == 3:
             self.set(o[0], None)
             return ("cmp", self.get(o[1]), _imm(o[2]))
-        elif m in ("sltiu",):
-            self.set(o[0], None)
-        elif o and o[0].startswith("$") and m not in ("sw", "sb", "sh", "sd") and not m.startswith("b"):
+        elif (
+            m in ("sltiu",)
+            or o
+            and o[0].startswith("$")
+            and m not in ("sw", "sb", "sh", "sd")
+            and not m.startswith("b")
+        ):
             self.set(o[0], None)
         return None
 
@@ -921,31 +975,131 @@ def analyze(
     b: ElfBinary,
     want_function: Any = None,
     max_instructions: int = 400_000,
+    only: Iterable[int] | None = None,
 ) -> list[FunctionFacts]:
-    """Walk every function once: its string references, calls and compares against literals.
+    """Walk functions once each: their string references, calls and compares against literals.
 
+    only: walk just the functions holding these addresses (see referencing_functions).
     want_function(facts) -> bool may drop functions early (only kept ones are returned).
     """
     thumb = b.arch == "arm" and bool(b.entry & 1)
-    starts = b.function_starts()
+    wanted = sorted(set(only)) if only is not None else None
     out: list[FunctionFacts] = []
     budget = max_instructions
+    for start, end, sec in function_bounds(b):
+        if wanted is not None:
+            i = bisect.bisect_left(wanted, start)
+            if i >= len(wanted) or wanted[i] >= end:
+                continue
+        if budget <= 0:
+            break
+        off = sec.offset + (start - sec.addr)
+        code = b.data[off : off + (end - start)]
+        tracker = _Tracker(b, start, thumb)
+        facts, n = _walk(b, tracker, code, start, end)
+        budget -= n
+        if want_function is None or want_function(facts):
+            out.append(facts)
+    return out
+
+
+def function_bounds(b: ElfBinary) -> list[tuple[int, int, Section]]:
+    """(start, end, section) of each function: symbols, .eh_frame_hdr, .ARM.exidx, MIPS prologues."""
+    starts = b.function_starts()
+    out: list[tuple[int, int, Section]] = []
     for sec in b.text_sections():
         sec_starts = [a for a in starts if sec.addr <= a < sec.addr + sec.size] or [sec.addr]
         if sec_starts[0] != sec.addr:
             sec_starts.insert(0, sec.addr)
-        bounds = list(zip(sec_starts, sec_starts[1:] + [sec.addr + sec.size], strict=True))
-        tracker = _Tracker(b, sec.addr, thumb)
-        for start, end in bounds:
-            if budget <= 0:
-                return out
-            off = sec.offset + (start - sec.addr)
-            code = b.data[off : off + (end - start)]
-            tracker.reset()
-            facts, n = _walk(b, tracker, code, start, end)
-            budget -= n
-            if want_function is None or want_function(facts):
-                out.append(facts)
+        for start, end in zip(sec_starts, sec_starts[1:] + [sec.addr + sec.size], strict=True):
+            out.append((start, end, sec))
+    return out
+
+
+def referencing_functions(b: ElfBinary, targets: Iterable[StringRef]) -> set[int]:
+    """Addresses of code that may reference any target string: a cheap over-approximation.
+
+    Scans instruction encodings (MIPS addiu low halves, ARM/Thumb literal pools and movw,
+    AArch64 adrp+add, x86 rip-relative and GOT-relative displacements, absolute words)
+    without disassembling, so that only the functions involved need the full walk.
+    """
+    spans = sorted((t.vaddr, t.vaddr + max(1, len(t.text))) for t in targets)
+    if not spans:
+        return set()
+    starts = [s for s, _ in spans]
+
+    def hit(addr: int) -> bool:
+        i = bisect.bisect_right(starts, addr) - 1
+        return i >= 0 and spans[i][0] <= addr < spans[i][1]
+
+    e = "<" if b.little else ">"
+    out: set[int] = set()
+    wsize = b.bits // 8
+    for sec in b.text_sections():
+        d = b.data[sec.offset : sec.offset + sec.size]
+        # absolute addresses anywhere (non-PIC immediates, literal pools)
+        for s, _end in spans:
+            needle = s.to_bytes(wsize, "little" if b.little else "big")
+            pos = d.find(needle)
+            while pos >= 0:
+                out.add(sec.addr + pos)
+                pos = d.find(needle, pos + 1)
+        if b.arch == "mips":
+            lows = {(s & 0xFFFF) for s, _ in spans}
+            lows |= {((s & 0xFFFF) + k) & 0xFFFF for s, _ in spans for k in range(1, 4)}
+            for i, (w,) in enumerate(struct.iter_unpack(e + "I", d[: len(d) - len(d) % 4])):
+                if w >> 26 in (9, 25) and (w & 0xFFFF) in lows:  # addiu / daddiu
+                    out.add(sec.addr + 4 * i)
+        elif b.arch == "aarch64":
+            words = [w for (w,) in struct.iter_unpack("<I", d[: len(d) - len(d) % 4])]
+            for i, w in enumerate(words[:-1]):
+                if w & 0x9F000000 == 0x90000000:  # adrp
+                    pc = sec.addr + 4 * i
+                    imm = ((w >> 29) & 3) | (((w >> 5) & 0x7FFFF) << 2)
+                    if imm & (1 << 20):
+                        imm -= 1 << 21
+                    page = (pc & ~0xFFF) + (imm << 12)
+                    for w2 in words[i + 1 : i + 4]:
+                        if w2 & 0xFF800000 == 0x91000000 and hit(page + ((w2 >> 10) & 0xFFF)):
+                            out.add(pc)
+        elif b.arch == "arm":
+            out |= _arm_refs(b, sec, d, spans, hit)
+        elif b.arch in ("x86_64", "x86"):
+            got = next((s.addr for s in b.sections if s.name == ".got.plt"), 0)
+            for m in re.finditer(rb"[\x8d\x8b\x68\xc7\xb8-\xbf]", d):
+                pos = m.start()
+                for dl in (1, 2):
+                    if pos + dl + 4 > len(d):
+                        continue
+                    (disp,) = struct.unpack_from("<i", d, pos + dl)
+                    for base in (sec.addr + pos + dl + 4, got):
+                        if hit((base + disp) & ((1 << b.bits) - 1)):
+                            out.add(sec.addr + pos)
+    return out
+
+
+def _arm_refs(b: ElfBinary, sec: Section, d: bytes, spans: list[tuple[int, int]], hit: Any) -> set[int]:
+    out: set[int] = set()
+    e = "<" if b.little else ">"
+    lows = {s & 0xFFFF for s, _ in spans}
+    n = len(d) - len(d) % 4
+    # PIC pools hold (string - pc); the matching `add rX, pc` follows the load within a few words.
+    for i, (w,) in enumerate(struct.iter_unpack(e + "I", d[:n])):
+        pc = sec.addr + 4 * i
+        if w & 0x0F7F0000 == 0x051F0000:  # ldr rX, [pc, #+-imm12]
+            imm = w & 0xFFF
+            lit = pc + 8 + (imm if w & 0x00800000 else -imm)
+            v = b.word(lit)
+            if v is not None and (hit(v) or any(hit((v + pc + 8 + 4 * k) & 0xFFFFFFFF) for k in range(12))):
+                out.add(pc)
+        elif w & 0x0FF00000 == 0x03000000 and (((w >> 4) & 0xF000) | (w & 0xFFF)) in lows:  # movw
+            out.add(pc)
+    for i, (h,) in enumerate(struct.iter_unpack(e + "H", d[: len(d) - len(d) % 2])):
+        if h & 0xF800 == 0x4800:  # Thumb ldr rX, [pc, #imm8*4]
+            pc = sec.addr + 2 * i
+            v = b.word(((pc + 4) & ~3) + (h & 0xFF) * 4)
+            if v is not None and (hit(v) or any(hit((v + pc + 4 + 2 * k) & 0xFFFFFFFF) for k in range(24))):
+                out.add(pc)
     return out
 
 
@@ -1158,6 +1312,8 @@ def _compose(b: ElfBinary, t: _Tracker, name: str, args: list[Value]) -> None:
         fmt_i = 2 if "snprintf" in name else 1
         if "_chk" in name:
             fmt_i += 2
+        if fmt_i >= len(args):
+            return
         fmt = b.cstring(args[fmt_i]) if isinstance(args[fmt_i], int) else None
         if fmt is None or fmt.text.replace(b"%s", b"") != b"":
             return

@@ -1,0 +1,365 @@
+"""hardcoded-credential: user names and passwords compiled into programs or written in scripts.
+
+Binaries: functions that reference a login/password prompt and compare input against a literal,
+either through strcmp-like imports (arguments resolved to .rodata strings, literals composed from
+fragments with strcpy/strcat/sprintf, or strings built on the stack) or inline (integer compares of
+buffer bytes, as compilers emit for memcmp/strcmp with constants). Scripts: shell, CGI, Lua and
+PHP code testing a password-like variable against a literal.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from assay.analysis.binary import (
+    COMPARE_FUNCTIONS,
+    CompareSite,
+    ElfBinary,
+    FunctionFacts,
+    analyze,
+    load_elf,
+    referencing_functions,
+    strings_in,
+)
+from assay.checks.base import Check, CheckContext, evidence_at
+from assay.index import FileEntry
+from assay.model import Evidence, Finding, Severity
+
+_MAX_ELF = 16 << 20
+_MAX_SCRIPT = 512 << 10
+# A small binary with a login prompt is analysed even if every compare is inlined.
+_SMALL_ELF = 512 << 10
+_MAX_INSNS = 300_000
+
+_CONTEXT_BYTES = re.compile(rb"(?i)passw|passcode|login|user ?name|\buser\b|\bauth")
+_CONTEXT = re.compile(r"(?i)passw|passcode|login|user ?name|\buser\b|\bauth\b|\bpwd\b|\bpass\b")
+_PROMPT = re.compile(r"(?i)passw|passcode|login|user ?name")
+_IMPORTS = re.compile(rb"\0(?:str(?:n)?(?:case)?cmp|memcmp|bcmp|strstr|strcasestr)\0")
+
+_TECH_TOKEN = re.compile(
+    r"(?i)^(?:sha|md|utf|ucs|base|x|ipv|http|tls|ssl|des|aes|rc|crc|iso|win|dh|ecdh|ecdsa|nistp|secp|"
+    r"hmac|curve|ed|rsa|dss|arcfour|blowfish|camellia|chacha|poly|gcm|cbc|ctr|zlib|gzip|bzip|lz|xz|"
+    r"mips|arm|armv|i|amd|aarch|ppc|riscv|eth|wlan|ra|br|vlan|tty|usb|mtd|sd|mmc|lo|pts|vt|v)"
+    r"[-_.]?\d+"
+)
+_WORDLIKE = re.compile(r"^[a-z0-9]+(?:[-_.][a-z0-9]+)+$")
+_USERLIKE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{2,31}$")
+
+
+def _password_like(s: str) -> bool:
+    """A literal that reads like a secret rather than a keyword, option, path or format."""
+    if not 4 <= len(s) <= 64 or any(c.isspace() for c in s):
+        return False
+    if s[0] in "-+/.<%&|;:,=([{" or s[-1] in ":;,=" or "%" in s or "/" in s or "=" in s or "\\" in s:
+        return False
+    if _TECH_TOKEN.match(s) or _WORDLIKE.match(s):
+        return False
+    letters = sum(c.isalpha() for c in s)
+    digits = sum(c.isdigit() for c in s)
+    symbols = len(s) - letters - digits
+    upper = any(c.isupper() for c in s)
+    lower = any(c.islower() for c in s)
+    if letters == 0:
+        return False
+    if symbols:
+        return len(s) >= 6 and (digits > 0 or (upper and lower))
+    # letters and digits only: require a real mix, not a word with a version suffix
+    return len(s) >= 6 and digits >= 2 and letters >= 3 and (upper or not s[-digits:].isdigit())
+
+
+def _user_like(s: str) -> bool:
+    return bool(_USERLIKE.match(s)) and not _password_like(s) and not _TECH_TOKEN.match(s)
+
+
+def _hex(n: int) -> str:
+    return f"0x{n:x}"
+
+
+# ---------------------------------------------------------------------------
+# ELF binaries
+
+
+def _worth_disassembling(entry: FileEntry, data: bytes) -> bool:
+    if not _CONTEXT_BYTES.search(data):
+        return False
+    return bool(_IMPORTS.search(data)) or len(data) <= _SMALL_ELF
+
+
+def _is_prompt(text: bytes) -> bool:
+    """A login prompt, form field or message; not a long help text that merely mentions users."""
+    t = text.decode("latin-1")
+    if len(t) <= 80 and _PROMPT.search(t):
+        return True
+    return len(t) <= 24 and bool(_CONTEXT.search(t))
+
+
+def _has_context(fn: FunctionFacts) -> bool:
+    return any(_is_prompt(s.text) for s in fn.strings)
+
+
+def _binary_findings(entry: FileEntry, data: bytes, b: ElfBinary) -> Iterator[Finding]:
+    rodata = [s.name for s in b.sections if s.alloc and not s.execute and not s.nobits and not s.write]
+    prompts = [s for s in strings_in(b, rodata) if _is_prompt(s.text)]
+    if not prompts:
+        return
+    sites = referencing_functions(b, prompts)
+    if not sites:
+        return
+    facts = analyze(
+        b,
+        want_function=lambda f: bool(f.compares) and _has_context(f),
+        max_instructions=_MAX_INSNS,
+        only=sites,
+    )
+    for fn in facts:
+        sites = sorted(fn.compares, key=lambda c: c.address)
+        texts = [c.literal.text.decode("latin-1") for c in sites]
+        secrets = [i for i, t in enumerate(texts) if _password_like(t)]
+        if not secrets:
+            continue
+        used: set[int] = set()
+        for i in secrets:
+            user_i = _pick_user(texts, i, used)
+            pair = [sites[user_i], sites[i]] if user_i is not None else [sites[i]]
+            used.update({i} | ({user_i} if user_i is not None else set()))
+            yield _binary_finding(entry, data, b, fn, pair, user_i is not None)
+
+
+def _pick_user(texts: list[str], secret: int, used: set[int]) -> int | None:
+    before = [j for j in range(secret - 1, -1, -1) if j not in used and _user_like(texts[j])]
+    if before:
+        return before[0]
+    after = [j for j in range(secret + 1, len(texts)) if j not in used and _user_like(texts[j])]
+    return after[0] if after else None
+
+
+def _binary_finding(
+    entry: FileEntry, data: bytes, b: ElfBinary, fn: FunctionFacts, pair: list[CompareSite], has_user: bool
+) -> Finding:
+    user = pair[0].literal.text.decode("latin-1") if has_user else None
+    secret_site = pair[-1]
+    password = secret_site.literal.text.decode("latin-1")
+    evidence: list[Evidence] = []
+    literals = []
+    for site in pair:
+        lit = site.literal
+        role = "user" if has_user and site is pair[0] else "password"
+        info = {
+            "role": role,
+            "literal": lit.text.decode("latin-1"),
+            "how": lit.how,
+            "function": _hex(fn.start),
+            "compare_at": _hex(site.address),
+            "compare": site.callee,
+        }
+        if lit.pieces:
+            info["pieces"] = [{"text": p.text.decode("latin-1"), "offset": p.offset} for p in lit.pieces]
+        literals.append(info)
+        if lit.how == "rodata" or (lit.pieces and lit.how == "composed"):
+            for p in lit.pieces:
+                evidence.append(
+                    evidence_at(entry, data, p.offset, len(p.text), note=f"{role} literal", details=info)
+                )
+        else:
+            # inline or stack-built: the bytes live in the instructions at this offset
+            size = 4 if b.arch in ("mips", "arm", "aarch64") else 8
+            evidence.append(
+                evidence_at(entry, data, lit.offset, size, note=f"{role} literal built in code", details=info)
+            )
+    title = (
+        f"Hard-coded credential {user}:{password} compared in {entry.name}"
+        if user
+        else f"Hard-coded password {password!r} compared in {entry.name}"
+    )
+    prompts = sorted(
+        {
+            s.text.decode("latin-1").strip()[:40]
+            for s in fn.strings
+            if _CONTEXT.search(s.text.decode("latin-1"))
+        }
+    )
+    return CHECK.finding(
+        entry.path,
+        title,
+        evidence,
+        details={
+            "function": _hex(fn.start),
+            "user": user,
+            "password": password,
+            "literals": literals,
+            "context_strings": prompts[:6],
+            "arch": b.arch,
+        },
+    )
+
+
+# ---------------------------------------------------------------------------
+# Scripts
+
+_SCRIPT_DIRS = (
+    "/www",
+    "/cgi-bin",
+    "/usr/sbin",
+    "/usr/bin",
+    "/sbin",
+    "/bin",
+    "/etc",
+    "/usr/lib",
+    "/usr/share",
+    "/lib",
+)
+_SCRIPT_EXT = (".sh", ".cgi", ".lua", ".php", ".asp", ".pl", ".py", ".js", ".htm", ".html", ".tcl", ".rc")
+_PASS_VAR = r"(?:pass(?:word|wd|wort|phrase|code)?|pwd|pw|secret|pin)"
+_USER_VAR = r"(?:user(?:name|_?id)?|usr|login(?:name)?|name|account|uname|admin)"
+_VAR = r"[\"']?\$?\{?(?:_(?:GET|POST|REQUEST)\[[\"'])?(?P<var>[A-Za-z_][A-Za-z0-9_]*)[\"']?\]?\}?[\"']?"
+_LIT = r"(?P<q>[\"'])(?P<lit>[^\"'$`\n]{1,64})(?P=q)|(?P<bare>[^\s\"'$`\]\);|&]{1,64})"
+_CMP = r"(?:\s+(?:=|==|!=|-eq|-ne|eq|ne)\s+|\s*(?:===?|!==?|~=)\s*)"
+_VAR_LIT = re.compile(_VAR + _CMP + r"(?:" + _LIT + r")")
+_LIT_VAR = re.compile(
+    r"(?P<q>[\"'])(?P<lit>[^\"'$`\n]{1,64})(?P=q)" + _CMP + _VAR.replace("?P<var>", "?P<var2>")
+)
+_CASE_PARAM = re.compile(
+    r"(?i)[*&?](?P<var>" + _PASS_VAR + "|" + _USER_VAR + r")=(?P<lit>[^&*)|\s\"']{1,64})\*?[)|]"
+)
+_NOT_SECRET = frozenset(
+    [
+        "yes",
+        "no",
+        "y",
+        "n",
+        "1",
+        "0",
+        "true",
+        "false",
+        "on",
+        "off",
+        "none",
+        "null",
+        "nil",
+        "disabled",
+        "enabled",
+        "enable",
+        "disable",
+        "auto",
+        "default",
+        "ok",
+        "x",
+        "-",
+        "empty",
+        "unset",
+        "set",
+    ]
+)
+
+
+def _is_script(entry: FileEntry, head: bytes) -> bool:
+    if entry.filetype == "script" or head.startswith(b"#!"):
+        return True
+    return (
+        entry.name.endswith(_SCRIPT_EXT) and entry.path.startswith(_SCRIPT_DIRS) and entry.filetype == "text"
+    )
+
+
+def _var_kind(var: str) -> str | None:
+    v = var.lower()
+    if re.fullmatch(r"(?:\w*_)?" + _PASS_VAR + r"\d?(?:_\w*)?", v) or re.search(_PASS_VAR + r"$", v):
+        return "password"
+    if re.fullmatch(r"(?:\w*_)?" + _USER_VAR + r"\d?(?:_\w*)?", v):
+        return "user"
+    return None
+
+
+def _script_findings(entry: FileEntry, data: bytes) -> Iterator[Finding]:
+    text = data.decode("latin-1")
+    hits: list[tuple[int, str, str, int]] = []  # offset, kind, literal, literal length
+    for m in _VAR_LIT.finditer(text):
+        kind = _var_kind(m.group("var"))
+        lit = m.group("lit") if m.group("lit") is not None else m.group("bare")
+        start = m.start("lit") if m.group("lit") is not None else m.start("bare")
+        if kind and lit:
+            hits.append((start, kind, lit, len(lit)))
+    for m in _LIT_VAR.finditer(text):
+        kind = _var_kind(m.group("var2"))
+        if kind:
+            hits.append((m.start("lit"), kind, m.group("lit"), len(m.group("lit"))))
+    for m in _CASE_PARAM.finditer(text):
+        kind = _var_kind(m.group("var"))
+        if kind:
+            hits.append((m.start("lit"), kind, m.group("lit"), len(m.group("lit"))))
+    hits = [h for h in hits if h[2].strip().lower() not in _NOT_SECRET and h[2].strip()]
+    hits.sort()
+    secrets = [h for h in hits if h[1] == "password"]
+    if not secrets:
+        return
+    users = [h for h in hits if h[1] == "user" and _user_like(h[2])]
+    seen: set[str] = set()
+    for off, _k, lit, length in secrets:
+        if lit in seen:
+            continue
+        seen.add(lit)
+        line_no = data.count(b"\n", 0, off)
+        near = [u for u in users if abs(data.count(b"\n", 0, u[0]) - line_no) <= 6]
+        user = min(near, key=lambda u: abs(u[0] - off)) if near else None
+        ev = []
+        if user is not None:
+            ev.append(evidence_at(entry, data, user[0], user[3], note="user literal"))
+        ev.append(evidence_at(entry, data, off, length, note="password literal"))
+        title = (
+            f"Hard-coded credential {user[2]}:{lit} checked in script {entry.name}"
+            if user
+            else f"Hard-coded password {lit!r} checked in script {entry.name}"
+        )
+        yield CHECK.finding(
+            entry.path,
+            title,
+            ev,
+            details={"user": user[2] if user else None, "password": lit, "kind": "script"},
+        )
+
+
+# ---------------------------------------------------------------------------
+
+
+def run(ctx: CheckContext) -> Iterator[Finding]:
+    for entry in ctx.index.files():
+        if entry.size <= 0:
+            continue
+        if entry.elf is not None:
+            if entry.size > _MAX_ELF:
+                continue
+            data = ctx.index.read(entry)
+            if not _worth_disassembling(entry, data):
+                continue
+            b = load_elf(data)
+            if b is None or not (b.imports & COMPARE_FUNCTIONS or (len(data) <= _SMALL_ELF and b.has_interp)):
+                continue
+            yield from _binary_findings(entry, data, b)
+        elif entry.size <= _MAX_SCRIPT and entry.filetype in ("script", "text"):
+            data = ctx.index.read(entry)
+            if _is_script(entry, data[:4]):
+                yield from _script_findings(entry, data)
+
+
+CHECK = Check(
+    id="hardcoded-credential",
+    category="hardcoded-credential",
+    severity=Severity.CRITICAL,
+    title="Hard-coded credential compared against user input",
+    description=(
+        "A program or script compares what a user typed with a user name or password written into "
+        "it. Anyone who reads the firmware can log in, and the owner cannot change it. Binaries are "
+        "disassembled (MIPS, ARM/Thumb, AArch64, x86, x86-64): compare calls and inlined integer "
+        "compares are resolved to their literals in functions that show a login or password prompt."
+    ),
+    run=run,
+    clause="4.2.3.4.2.2",
+    references=(
+        "https://cwe.mitre.org/data/definitions/798.html",
+        "https://www.3gpp.org/ftp/Specs/archive/33_series/33.117/",
+    ),
+    false_positives=(
+        "Literals that look like secrets but are protocol tokens or option values compared in a "
+        "function that also prints a login prompt; test passwords in vendor self-test code."
+    ),
+)
