@@ -61,7 +61,7 @@ def statement(report_path: Path, image: Path | None = None, now: datetime | None
         digest, name = actual, name or image.name
     if not isinstance(digest, str) or len(digest) != 64:
         raise InputError(f"{report_path}: the report has no image sha256 (a directory scan?); pass --image")
-    tool = report.get("tool") if isinstance(report.get("tool"), dict) else {}
+    tool: dict[str, Any] = report["tool"] if isinstance(report.get("tool"), dict) else {}
     return {
         "_type": STATEMENT_TYPE,
         "subject": [{"name": str(name or "image"), "digest": {"sha256": digest}}],

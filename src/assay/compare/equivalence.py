@@ -35,7 +35,8 @@ def _side_info(side: Side) -> dict[str, Any]:
 
 
 def _row(path: str, a: FileEntry | None, b: FileEntry | None, status: str) -> dict[str, Any]:
-    row: dict[str, Any] = {"path": path, "status": status, "kind": (a or b).kind if (a or b) else None}
+    either = a if a is not None else b
+    row: dict[str, Any] = {"path": path, "status": status, "kind": either.kind if either else None}
     if a is not None and a.sha256:
         row["deployed_sha256"] = a.sha256
     if b is not None and b.sha256:

@@ -253,7 +253,9 @@ def elf_facts(data: bytes) -> ElfFacts | None:
                     elif sym["st_info"]["bind"] in ("STB_GLOBAL", "STB_WEAK"):
                         exports.add(sym.name)
             elif isinstance(sec, DynamicSection):
-                needed.extend(t.needed for t in sec.iter_tags() if t.entry.d_tag == "DT_NEEDED")
+                needed.extend(
+                    str(getattr(t, "needed", "")) for t in sec.iter_tags() if t.entry.d_tag == "DT_NEEDED"
+                )
         return ElfFacts(sections, imports, exports, needed)
     except (ELFError, ValueError, KeyError, AttributeError, IndexError, TypeError, OSError):
         return None

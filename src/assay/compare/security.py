@@ -489,9 +489,10 @@ def services(index: FileIndex) -> list[Service]:
                 if cmd:
                     add(Service(e.path, "cron", program_of(_words(cmd))[0], cmd, no))
     for conf in ("/etc/inetd.conf", "/etc/xinetd.conf"):
-        e = index.resolve(conf)
-        if e is None or not e.is_file:
+        found = index.resolve(conf)
+        if found is None or not found.is_file:
             continue
+        e = found
         for no, raw in enumerate(index.read(e, MAX_CONFIG_BYTES).decode("utf-8", "replace").splitlines(), 1):
             f = raw.split()
             if len(f) >= 6 and not f[0].startswith("#"):
