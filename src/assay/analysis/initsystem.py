@@ -602,20 +602,29 @@ class _Builder:
         at: tuple[int, int] | None = None,
         context: Mapping[str, str] | None = None,
     ) -> None:
-        simples = _parse(text)
         loop_x = _loops_testing_exec(text)
-        pipes: dict[int, list[tuple[str, ...]]] = {}
-        expanded: list[tuple[_Simple, list[str]]] = []
-        for s in simples:
-            argv = [f for w in s.words for f in _fields(w, env)]
+        pending: list[tuple[_Simple, list[str]]] = []
+
+        def flush() -> None:
+            # A pipeline is emitted whole, so each command sees its neighbours.
+            pipeline = tuple(tuple(a) for _, a in pending)
+            for s, argv in pending:
+                self._emit_simple(
+                    s, argv, pipeline, text, data, entry, origin, enabled, via, env, at, context
+                )
+            pending.clear()
+
+        for s in _parse(text):
+            if pending and pending[-1][0].pipe_id != s.pipe_id:
+                flush()
             # Assignments take effect in order, as the shell runs them.
             assigns = 0
             for w in s.words:
-                m = re.match(r"([A-Za-z_][A-Za-z0-9_]*)=", w.literal())
-                if not m:
+                if not re.match(r"([A-Za-z_][A-Za-z0-9_]*)=", w.literal()):
                     break
                 assigns += 1
-            if argv and argv[0] in ("export", "local", "readonly", "declare", "typeset"):
+            first = _fields(s.words[0], env) if s.words else []
+            if first and first[0] in ("export", "local", "readonly", "declare", "typeset"):
                 for w in s.words[1:]:
                     m = re.match(r"([A-Za-z_][A-Za-z0-9_]*)=(.*)", w.literal(), re.S)
                     if m:
@@ -633,44 +642,56 @@ class _Builder:
                 if argv[1] in loop_x:
                     env["\0x:" + argv[1]] = "1"
                 continue
-            if argv and argv[0] in ("cd",) and len(argv) > 1:
+            if not collect or (not argv and not s.redirs) or (top_only and s.scope):
+                if argv and argv[0] in (".", "source"):
+                    pending.append((s, argv))  # a library still sets variables
                 continue
-            expanded.append((s, argv))
-            pipes.setdefault(s.pipe_id, []).append(tuple(argv))
-        for s, argv in expanded:
-            if not collect or (not argv and not s.redirs):
-                continue
-            if top_only and s.scope:
-                continue
-            boot = enabled and _reached_at_boot(s.scope)
-            if at is not None:
-                offset, end = at
-            else:
-                offset, end = s.offset, s.end
-            line = text.count("\n", 0, offset) + 1 if at is None else data.count(b"\n", 0, offset) + 1
-            if at is None:
-                offset = len(text[:offset].encode("utf-8", errors="replace"))
-                end = len(text[: s.end].encode("utf-8", errors="replace"))
-            ls = data.rfind(b"\n", 0, offset) + 1
-            le = data.find(b"\n", end)
-            logical = data[ls : len(data) if le < 0 else le].decode("utf-8", errors="replace")
-            redirs = tuple(op + ("".join(_fields(w, env)) if w is not None else "") for op, w in s.redirs)
-            base = BootCommand(
-                argv=tuple(argv),
-                source=entry.path,
-                line=line,
-                offset=offset,
-                length=max(0, end - offset),
-                text=logical,
-                origin=origin,
-                enabled=boot,
-                via=via[:-1] if via and via[-1] == entry.path else via,
-                redirects=redirs,
-                pipeline=tuple(pipes.get(s.pipe_id, [])),
-                background=s.background,
-                context=MappingProxyType(dict(context or {})),
-            )
-            self.emit(base, env, data, via)
+            pending.append((s, argv))
+        flush()
+
+    def _emit_simple(
+        self,
+        s: _Simple,
+        argv: list[str],
+        pipeline: tuple[tuple[str, ...], ...],
+        text: str,
+        data: bytes,
+        entry: FileEntry,
+        origin: str,
+        enabled: bool,
+        via: tuple[str, ...],
+        env: dict[str, str],
+        at: tuple[int, int] | None,
+        context: Mapping[str, str] | None,
+    ) -> None:
+        boot = enabled and _reached_at_boot(s.scope)
+        if at is not None:
+            offset, end = at
+            line = data.count(b"\n", 0, offset) + 1
+        else:
+            line = text.count("\n", 0, s.offset) + 1
+            offset = len(text[: s.offset].encode("utf-8", errors="replace"))
+            end = len(text[: s.end].encode("utf-8", errors="replace"))
+        ls = data.rfind(b"\n", 0, offset) + 1
+        le = data.find(b"\n", end)
+        logical = data[ls : len(data) if le < 0 else le].decode("utf-8", errors="replace")
+        redirs = tuple(op + ("".join(_fields(w, env)) if w is not None else "") for op, w in s.redirs)
+        base = BootCommand(
+            argv=tuple(argv),
+            source=entry.path,
+            line=line,
+            offset=offset,
+            length=max(0, end - offset),
+            text=logical,
+            origin=origin,
+            enabled=boot,
+            via=via[:-1] if via and via[-1] == entry.path else via,
+            redirects=redirs,
+            pipeline=pipeline,
+            background=s.background,
+            context=MappingProxyType(dict(context or {})),
+        )
+        self.emit(base, env, data, via)
 
     def emit(self, cmd: BootCommand, env: dict[str, str], data: bytes, via: tuple[str, ...]) -> None:
         argv = list(cmd.argv)
