@@ -153,3 +153,21 @@ def test_unknown_rule_gets_a_descriptor(rich_report: dict[str, Any], sev: str, l
     res = run["results"][0]
     assert res["level"] == level
     assert run["tool"]["driver"]["rules"][res["ruleIndex"]]["id"] == res["ruleId"]
+
+
+def test_artifacts_carry_the_file_hashes(rich_report: dict[str, Any]) -> None:
+    run = to_sarif(rich_report)["runs"][0]
+    arts = run["artifacts"]
+    uris = [a["location"]["uri"] for a in arts]
+    assert len(uris) == len(set(uris))
+    hashes = {f["path"]: f.get("sha256") for f in rich_report["files"]}
+    for res in run["results"]:
+        for loc in res.get("locations", []) + res.get("relatedLocations", []):
+            al = loc["physicalLocation"]["artifactLocation"]
+            art = arts[al["index"]]
+            assert art["location"]["uri"] == al["uri"]
+            path = "/" + unquote(al["uri"])
+            if hashes.get(path):
+                assert art["hashes"]["sha-256"] == hashes[path]
+    shadow = next(a for a in arts if a["location"]["uri"] == "etc/shadow")
+    assert shadow["hashes"]["sha-256"] == rich_report["findings"][0]["evidence"][0]["sha256"]

@@ -37,7 +37,11 @@ def _environment() -> Environment:
 
 def weblink(ref: Any) -> str | None:
     """The reference as an href if it is a plain web URL; javascript: and the like stay text."""
-    if isinstance(ref, str) and ref.startswith(("https://", "http://")) and not any(c in ref for c in " \t\r\n"):
+    if (
+        isinstance(ref, str)
+        and ref.startswith(("https://", "http://"))
+        and not any(c in ref for c in " \t\r\n")
+    ):
         return ref
     return None
 

@@ -22,12 +22,13 @@ def to_sarif(report: dict[str, Any]) -> dict[str, Any]:
     rules = _Rules()
     for rule in report.get("rules", []):
         rules.add(_rule_from_check(rule))
-    results = [_finding_result(f, rules) for f in report.get("findings", [])]
-    results += [_vulnerability_result(v, rules) for v in report.get("vulnerabilities") or []]
+    arts = _Artifacts({f["path"]: f.get("sha256") for f in report.get("files", []) if "path" in f})
+    results = [_finding_result(f, rules, arts) for f in report.get("findings", [])]
+    results += [_vulnerability_result(v, rules, arts) for v in report.get("vulnerabilities") or []]
     by_id = {f["id"]: f for f in report.get("findings", [])}
     for clause in report.get("compliance") or []:
         if clause.get("verdict") == "fail":
-            results.append(_compliance_result(clause, by_id, rules))
+            results.append(_compliance_result(clause, by_id, rules, arts))
 
     tool = report.get("tool", {})
     image = report.get("image", {})
@@ -51,6 +52,7 @@ def to_sarif(report: dict[str, Any]) -> dict[str, Any]:
                 ],
             }
         ],
+        "artifacts": arts.artifacts,
         "results": results,
         "properties": {
             "image": {k: image.get(k) for k in ("name", "sha256", "format", "size")},
@@ -76,6 +78,25 @@ class _Rules:
 
     def index(self, rid: str) -> int | None:
         return self._index.get(rid)
+
+
+class _Artifacts:
+    """The files results point at, each once, with the sha256 the index recorded."""
+
+    def __init__(self, hashes: dict[str, Any]) -> None:
+        self.artifacts: list[dict[str, Any]] = []
+        self._index: dict[str, int] = {}
+        self._hashes = hashes
+
+    def location(self, path: str, sha256: Any = None) -> dict[str, Any]:
+        if path not in self._index:
+            art: dict[str, Any] = {"location": _artifact(path)}
+            digest = sha256 or self._hashes.get(path)
+            if isinstance(digest, str) and digest:
+                art["hashes"] = {"sha-256": digest}
+            self._index[path] = len(self.artifacts)
+            self.artifacts.append(art)
+        return {**_artifact(path), "index": self._index[path]}
 
 
 def _web_links(refs: list[Any]) -> list[str]:
@@ -129,8 +150,10 @@ def _artifact(path: str) -> dict[str, Any]:
     return {"uri": quote(path.lstrip("/"), safe="/-._~!$&'()*+,;=:@"), "uriBaseId": ROOT_BASE}
 
 
-def _location(path: str, ev: dict[str, Any] | None = None, loc_id: int | None = None) -> dict[str, Any]:
-    physical: dict[str, Any] = {"artifactLocation": _artifact(path)}
+def _location(
+    arts: _Artifacts, path: str, ev: dict[str, Any] | None = None, loc_id: int | None = None
+) -> dict[str, Any]:
+    physical: dict[str, Any] = {"artifactLocation": arts.location(path, ev.get("sha256") if ev else None)}
     region: dict[str, Any] = {}
     if ev is not None:
         if isinstance(ev.get("line"), int) and ev["line"] >= 1:
@@ -151,7 +174,7 @@ def _location(path: str, ev: dict[str, Any] | None = None, loc_id: int | None = 
     return loc
 
 
-def _finding_result(f: dict[str, Any], rules: _Rules) -> dict[str, Any]:
+def _finding_result(f: dict[str, Any], rules: _Rules, arts: _Artifacts) -> dict[str, Any]:
     severity = f.get("severity", "medium")
     idx = rules.index(f["rule"])
     if idx is None:
@@ -174,7 +197,7 @@ def _finding_result(f: dict[str, Any], rules: _Rules) -> dict[str, Any]:
         "ruleIndex": idx,
         "level": _LEVEL.get(severity, "warning"),
         "message": {"text": f.get("title") or f["rule"]},
-        "locations": [_location(f["path"], primary)],
+        "locations": [_location(arts, f["path"], primary)],
         "partialFingerprints": {"assayFindingId/v1": f["id"]},
         "properties": {
             "id": f["id"],
@@ -189,7 +212,7 @@ def _finding_result(f: dict[str, Any], rules: _Rules) -> dict[str, Any]:
     if f.get("clause"):
         result["properties"]["clause"] = f["clause"]
     if related:
-        result["relatedLocations"] = [_location(e["path"], e, i) for i, e in enumerate(related, 1)]
+        result["relatedLocations"] = [_location(arts, e["path"], e, i) for i, e in enumerate(related, 1)]
     return result
 
 
@@ -200,7 +223,7 @@ def _vuln_paths(v: dict[str, Any]) -> list[str]:
     return [p for p in paths if isinstance(p, str) and p.startswith("/")]
 
 
-def _vulnerability_result(v: dict[str, Any], rules: _Rules) -> dict[str, Any]:
+def _vulnerability_result(v: dict[str, Any], rules: _Rules, arts: _Artifacts) -> dict[str, Any]:
     vid = str(v["id"])
     severity = str(v.get("severity") or "medium").lower()
     if severity not in _LEVEL:
@@ -232,12 +255,12 @@ def _vulnerability_result(v: dict[str, Any], rules: _Rules) -> dict[str, Any]:
     }
     paths = _vuln_paths(v)
     if paths:
-        result["locations"] = [_location(p) for p in paths]
+        result["locations"] = [_location(arts, p) for p in paths]
     return result
 
 
 def _compliance_result(
-    clause: dict[str, Any], by_id: dict[str, dict[str, Any]], rules: _Rules
+    clause: dict[str, Any], by_id: dict[str, dict[str, Any]], rules: _Rules, arts: _Artifacts
 ) -> dict[str, Any]:
     rid = f"compliance/{clause['clause']}"
     idx = rules.add(
@@ -260,5 +283,5 @@ def _compliance_result(
     }
     paths = sorted({by_id[i]["path"] for i in clause.get("findings", []) if i in by_id})
     if paths:
-        result["locations"] = [_location(p) for p in paths]
+        result["locations"] = [_location(arts, p) for p in paths]
     return result

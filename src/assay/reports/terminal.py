@@ -10,7 +10,13 @@ from rich.table import Table
 from rich.text import Text
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
-_STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan", "info": "dim"}
+_STYLE = {
+    "critical": "bold white on red",
+    "high": "bold red",
+    "medium": "yellow",
+    "low": "cyan",
+    "info": "dim",
+}
 TOP = 20
 
 
