@@ -181,6 +181,12 @@ def inspect(
     image: Annotated[Path, typer.Argument(help="Firmware image or blob to unpack.")],
     workdir: Annotated[Path | None, typer.Option(help="Extract here and keep the files.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    max_bytes: Annotated[int, typer.Option(help="Limit on bytes extracted.")] = Limits.max_total_bytes,
+    max_files: Annotated[int, typer.Option(help="Limit on files extracted.")] = Limits.max_files,
+    max_depth: Annotated[int, typer.Option(help="Limit on container nesting.")] = Limits.max_depth,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds allowed per extractor.")
+    ] = Limits.max_seconds_per_extractor,
 ) -> None:
     """Unpack IMAGE and list its layers and filesystems, without running checks."""
     import shutil
@@ -188,23 +194,35 @@ def inspect(
 
     from assay.unpack import unpack
 
+    limits = Limits(
+        max_total_bytes=max_bytes,
+        max_files=max_files,
+        max_depth=max_depth,
+        max_seconds_per_extractor=timeout,
+    )
     tmp = None
     if workdir is None:
         tmp = tempfile.mkdtemp(prefix="assay-inspect-")
         workdir = Path(tmp)
     try:
-        result = unpack(image, workdir)
+        result = unpack(image, workdir, limits)
         out: dict[str, Any] = {
             "image": str(image),
             "format": result.image_format,
-            "layers": [vars(layer) for layer in result.layers],
+            "layers": [{k: v for k, v in vars(layer).items() if v is not None} for layer in result.layers],
             "filesystems": [
                 {
                     "id": fs.id,
                     "type": fs.fstype,
                     "root": fs.looks_like_root,
                     "entries": len(fs.entries),
+                    "files": sum(1 for e in fs.entries.values() if e.kind == "file"),
+                    "setuid": sorted(
+                        p for p, e in fs.entries.items() if e.kind == "file" and e.mode & 0o6000
+                    ),
+                    "metadata_exact": fs.metadata_exact,
                     "source": fs.source,
+                    "host_root": str(fs.host_root) if tmp is None else None,
                 }
                 for fs in result.filesystems
             ],
@@ -214,10 +232,16 @@ def inspect(
             typer.echo(json.dumps(out, indent=2, default=str))
         else:
             for layer in result.layers:
-                typer.echo(f"{'  ' * layer.depth}{layer.handler} at 0x{layer.offset:x} size {layer.size}")
+                size = "?" if layer.size is None else str(layer.size)
+                note = f"  ({layer.note})" if layer.note else ""
+                typer.echo(f"{'  ' * layer.depth}{layer.handler} at 0x{layer.offset:x} size {size}{note}")
             for fs in out["filesystems"]:
+                flags = (" (root)" if fs["root"] else "") + (
+                    "" if fs["metadata_exact"] else " (modes inexact)"
+                )
                 typer.echo(
-                    f"{fs['id']}: {fs['type']} {fs['entries']} entries{' (root)' if fs['root'] else ''}"
+                    f"{fs['id']}: {fs['type']} {fs['files']} files, {fs['entries']} entries{flags}"
+                    f" from {fs['source']}"
                 )
             for w in result.warnings:
                 typer.echo(f"warning: {w}")

@@ -101,7 +101,9 @@ class _Unpacker:
         while queue:
             blob = queue.pop(0)
             queue.extend(self._carve_blob(blob))
-        if not self.result.filesystems and unblob_available():
+        # A container cut short at offset 0 cannot be read by any tool: skip unblob then.
+        truncated = any("truncated" in d for d in self.diagnoses)
+        if not self.result.filesystems and not truncated and unblob_available():
             queue = self._fallback(_Blob(self.image.name, self.image, 0, None))
             while queue:
                 queue.extend(self._carve_blob(queue.pop(0)))

@@ -1,7 +1,7 @@
 """The unblob fallback, for blobs none of Assay's own handlers opens (vendor headers,
 odd filesystems).
 
-unblob runs as a library in a child process (`python -m assay.unpack.fallback`), at
+unblob runs as a library in a child process (`python -m assay.unpack._unblob_child`), at
 depth 1 so that Assay's own recursion policy decides what is opened next. The child
 gets its own output dir inside the work dir and runs in unblob's landlock sandbox
 when the kernel offers one; the parent enforces the time and byte limits by killing
@@ -45,7 +45,7 @@ def run_unblob(blob: Path, outdir: Path, ctx: HandlerContext, what: str) -> Extr
     outdir.mkdir(parents=True, exist_ok=True)
     log = outdir.parent / (outdir.name + ".log")
     deadline = ctx.deadline(f"unblob on {what}")
-    cmd = [sys.executable, "-m", "assay.unpack.fallback", str(blob), str(outdir)]
+    cmd = [sys.executable, "-m", "assay.unpack._unblob_child", str(blob), str(outdir)]
     with open(log, "wb") as logf:
         proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         try:
@@ -127,37 +127,3 @@ def tame_tree(root: Path, ctx: HandlerContext, what: str) -> ExtractedFS | None:
         shutil.rmtree(root, ignore_errors=True)
         return None
     return fs
-
-
-def _child(blob: Path, outdir: Path) -> int:
-    import logging
-
-    from unblob.processing import ExtractionConfig, process_file
-
-    logging.disable(logging.CRITICAL)
-    config = ExtractionConfig(
-        extract_root=outdir,
-        randomness_depth=0,
-        max_depth=1,
-        process_num=1,
-        verbose=0,
-        force_extract=True,
-    )
-    try:
-        from unblob.sandbox import Sandbox
-
-        sandbox = Sandbox(config, outdir.parent / (outdir.name + ".log"), None)
-        result = sandbox.run(process_file, config, blob)
-    except ImportError:
-        result = process_file(config, blob)
-    errors = [r for r in result.errors] if hasattr(result, "errors") else []
-    for err in errors[:3]:
-        print(f"unblob: {err}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(_child(Path(sys.argv[1]), Path(sys.argv[2])))
-
-
-__all__ = ["FallbackError", "run_unblob", "tame_tree", "unblob_available"]

@@ -81,6 +81,20 @@ class SquashFSHandler(Handler):
             return None
         return int(bytes_used)
 
+    def diagnose(self, data: memoryview) -> str | None:
+        """Why a squashfs at offset 0 was refused, for the one-line error."""
+        if len(data) < 96 or bytes(data[:4]) not in (b"hsqs", b"sqsh"):
+            return None
+        endian = "<" if bytes(data[:4]) == b"hsqs" else ">"
+        (major, minor) = struct.unpack_from(endian + "HH", data, 28)
+        if major == 4:
+            (used,) = struct.unpack_from(endian + "Q", data, 40)
+            if used > len(data):
+                return f"truncated: the superblock says {used} bytes, the file has {len(data)}"
+        elif major not in (1, 2, 3):
+            return f"unknown version {major}.{minor}"
+        return "superblock is not valid"
+
     def extract(
         self, src: Path, start: int, size: int, dest: Path, fs_id: str, ctx: HandlerContext
     ) -> Extracted:

@@ -24,7 +24,8 @@ _UBIFS_MAGIC = b"\x31\x18\x10\x06"
 
 
 def _crc(b: bytes) -> int:
-    return zlib.crc32(b, 0xFFFFFFFF) ^ 0xFFFFFFFF
+    # UBI/UBIFS: crc32 seeded with 0xffffffff and no final inversion.
+    return zlib.crc32(b) ^ 0xFFFFFFFF
 
 
 @contextlib.contextmanager

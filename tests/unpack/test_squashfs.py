@@ -1,0 +1,107 @@
+"""SquashFS: metadata from the filesystem, contents via unsquashfs or dissect."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import pytest
+from unpack_helpers import BUSYBOX, assert_metadata, make_tree, mksquashfs, need, run
+
+from assay.errors import UnsupportedImage
+from assay.unpack.handlers import squashfs as sqmod
+
+
+def test_squashfs_keeps_modes_owners_links(tree: Path, tmp_path: Path, do_unpack) -> None:
+    img = mksquashfs(tree, tmp_path / "fs.sqfs")
+    result = do_unpack(img)
+    assert result.image_format == "squashfs"
+    assert result.roots[0].metadata_exact
+    assert_metadata(result)
+
+
+def test_all_root_keeps_modes(tree: Path, tmp_path: Path, do_unpack) -> None:
+    img = mksquashfs(tree, tmp_path / "fs.sqfs", "-all-root")
+    e = do_unpack(img).roots[0].entries
+    assert e["/home/user/notes"].uid == 0
+    assert e["/usr/bin/su"].mode == 0o4755
+    assert e["/etc/shadow"].mode == 0o600
+
+
+def test_pseudo_file_metadata(tmp_path: Path, do_unpack) -> None:
+    src = make_tree(tmp_path / "src", owners=False)
+    pseudo = tmp_path / "pseudo"
+    pseudo.write_text(
+        "home/user/notes m 640 1000 1000\n"
+        "usr/bin/su m 4755 0 0\n"
+        "etc/shadow m 600 0 42\n"
+        "bin/ash s 777 0 0 /bin/busybox\n"
+        "dev d 755 0 0\n"
+        "dev/console c 600 0 0 5 1\n"
+    )
+    img = mksquashfs(src, tmp_path / "fs.sqfs", "-pf", str(pseudo))
+    e = do_unpack(img).roots[0].entries
+    assert (e["/home/user/notes"].uid, e["/home/user/notes"].gid, e["/home/user/notes"].mode) == (
+        1000,
+        1000,
+        0o640,
+    )
+    assert e["/usr/bin/su"].mode == 0o4755
+    assert (e["/etc/shadow"].mode, e["/etc/shadow"].gid) == (0o600, 42)
+    assert e["/bin/ash"].link_target == "/bin/busybox"
+    assert e["/dev/console"].kind == "char"
+
+
+def test_dissect_path_gives_same_result(tree: Path, tmp_path: Path, do_unpack, monkeypatch) -> None:
+    img = mksquashfs(tree, tmp_path / "fs.sqfs")
+    monkeypatch.setattr(sqmod.shutil, "which", lambda _name: None)
+    result = do_unpack(img)
+    assert_metadata(result)
+
+
+def test_squashfs_at_offset_inside_blob(tree: Path, tmp_path: Path, do_unpack) -> None:
+    img = mksquashfs(tree, tmp_path / "fs.sqfs")
+    blob = tmp_path / "vendor.bin"
+    blob.write_bytes(b"VENDORHDR" + b"\0" * 503 + img.read_bytes() + b"\xff" * 1000)
+    result = do_unpack(blob)
+    assert result.layers[0].offset == 512
+    assert_metadata(result)
+
+
+def test_old_squashfs_via_unsquashfs_listing() -> None:
+    # unsquashfs -lln lines for pre-4.0 images; modes must survive the text round trip.
+    m = sqmod._LLN.match("-rwsr-xr-x 0/0                    8651 2009-02-12 09:09 R/bin/su")
+    assert m and sqmod._perm_bits(m["mode"][1:]) == 0o4755
+    m = sqmod._LLN.match("lrwxrwxrwx 0/0 7 2009-02-12 09:09 R/bin/adsl -> adslctl")
+    assert m and m["name"] == "R/bin/adsl -> adslctl"
+    assert sqmod._perm_bits("rwxr-sr-T") == 0o3754
+
+
+def test_truncated_squashfs_is_unsupported(tree: Path, tmp_path: Path, do_unpack) -> None:
+    img = mksquashfs(tree, tmp_path / "fs.sqfs")
+    cut = tmp_path / "cut.sqfs"
+    raw = img.read_bytes()
+    (used,) = struct.unpack_from("<Q", raw, 40)
+    cut.write_bytes(raw[: used // 2])
+    with pytest.raises(UnsupportedImage, match="truncated"):
+        do_unpack(cut)
+
+
+def test_probe_rejects_bad_superblock() -> None:
+    h = sqmod.SquashFSHandler()
+    sb = bytearray(b"hsqs" + b"\0" * 200)
+    struct.pack_into("<I", sb, 12, 3000)  # not a power of two
+    struct.pack_into("<HH", sb, 28, 4, 0)
+    struct.pack_into("<Q", sb, 40, 150)
+    assert h.probe(memoryview(bytes(sb)), 0) is None
+    struct.pack_into("<I", sb, 12, 4096)
+    assert h.probe(memoryview(bytes(sb)), 0) == 150
+
+
+def test_busybox_payload_is_intact(tree: Path, tmp_path: Path, do_unpack) -> None:
+    need("unsquashfs")
+    img = mksquashfs(tree, tmp_path / "fs.sqfs")
+    fs = do_unpack(img).roots[0]
+    assert (fs.host_root / "bin/busybox").read_bytes() == BUSYBOX
+    listing = run("unsquashfs", "-lln", img).stdout.decode()
+    assert "-rwsr-xr-x" in listing  # the reference agrees with what the test asserts
