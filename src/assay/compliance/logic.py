@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from assay.analysis.accounts import AccountTable, Scheme, SecretState, Span, account_tables
 from assay.compliance.engine import Inputs, Logic, Verdict, fail_from
 from assay.index import FileEntry, FileIndex
 
@@ -48,57 +49,15 @@ def findings_else_live(clause: Clause, inp: Inputs) -> Verdict:
 # --- accounts -------------------------------------------------------------------------------------
 
 
-def _accounts(index: FileIndex) -> tuple[list[dict[str, Any]], FileEntry | None, FileEntry | None]:
-    """Accounts from /etc/passwd merged with /etc/shadow: name, uid, shell, hash, line offsets."""
-    passwd = index.resolve("/etc/passwd")
-    shadow = index.resolve("/etc/shadow")
-    hashes: dict[str, tuple[str, int, str]] = {}
-    if shadow is not None:
-        data = index.read(shadow, 1 << 20)
-        off = 0
-        for raw in data.split(b"\n"):
-            parts = raw.decode("utf-8", "replace").split(":")
-            if len(parts) >= 2 and parts[0] and not parts[0].startswith("#"):
-                hashes[parts[0]] = (parts[1], off, raw.decode("utf-8", "replace"))
-            off += len(raw) + 1
-    accounts: list[dict[str, Any]] = []
-    if passwd is not None:
-        data = index.read(passwd, 1 << 20)
-        off = 0
-        for raw in data.split(b"\n"):
-            parts = raw.decode("utf-8", "replace").split(":")
-            if len(parts) >= 7 and parts[0] and not parts[0].startswith("#") and parts[2].isdigit():
-                pw_field = parts[1]
-                source, hash_, hoff, hline = "passwd", pw_field, off, raw.decode("utf-8", "replace")
-                if pw_field == "x" and parts[0] in hashes:
-                    source = "shadow"
-                    hash_, hoff, hline = hashes[parts[0]]
-                accounts.append(
-                    {
-                        "name": parts[0],
-                        "uid": int(parts[2]),
-                        "shell": parts[6].strip(),
-                        "hash": hash_,
-                        "source": source,
-                        "offset": hoff,
-                        "line": hline,
-                        "passwd_offset": off,
-                        "passwd_line": raw.decode("utf-8", "replace"),
-                    }
-                )
-            off += len(raw) + 1
-    return accounts, passwd, shadow
+def _table(index: FileIndex) -> AccountTable | None:
+    """The account table the running system reads: /etc/passwd's, not a backup."""
+    tables = [t for t in account_tables(index) if not t.backup and t.passwd is not None]
+    tables.sort(key=lambda t: t.passwd is None or t.passwd.path != "/etc/passwd")
+    return tables[0] if tables else None
 
 
-_NOLOGIN = re.compile(r"(nologin|/false|/sync|/shutdown|/halt)$")
-
-
-def _can_login(acct: dict[str, Any]) -> bool:
-    return bool(acct["shell"]) and not _NOLOGIN.search(acct["shell"])
-
-
-def _locked(hash_: str) -> bool:
-    return hash_.startswith(("!", "*")) or hash_ in ("x", "LK", "NP")
+def _span_ev(span: Span, note: str) -> dict[str, Any]:
+    return _file_ev(span.entry, note, span.offset, span.text)
 
 
 def accounts_have_auth(clause: Clause, inp: Inputs) -> Verdict:
@@ -107,54 +66,52 @@ def accounts_have_auth(clause: Clause, inp: Inputs) -> Verdict:
         return (
             fail_from(hits, "account(s) without password") if hits else Verdict("needs-live-test", _NO_INDEX)
         )
-    accounts, passwd, shadow = _accounts(inp.index)
-    if passwd is None:
+    table = _table(inp.index)
+    if table is None or table.passwd is None:
         return Verdict("not-applicable", "the image has no /etc/passwd")
-    empty = [a for a in accounts if a["hash"] == "" and _can_login(a)]
+    empty = [a for a in table.accounts if a.secret.state == SecretState.EMPTY and a.login_shell]
     if empty:
-        entry = shadow if empty[0]["source"] == "shadow" and shadow else passwd
-        ev = [
-            _file_ev(entry, f"account {a['name']} has an empty password", a["offset"], a["line"])
-            for a in empty
-        ]
-        ids = [f["id"] for f in inp.findings_for(clause["checks"]) if f["path"] == entry.path]
+        ev = [_span_ev(a.secret_span, f"account {a.name} has an empty password") for a in empty]
+        paths = {a.path for a in empty}
+        ids = [f["id"] for f in inp.findings_for(clause["checks"]) if f["path"] in paths]
         return Verdict(
             "fail",
-            f"login-capable account(s) without a password: {', '.join(a['name'] for a in empty)}",
+            f"login-capable account(s) without a password: {', '.join(a.name for a in empty)}",
             ids,
             ev,
         )
-    login = [a["name"] for a in accounts if _can_login(a)]
+    login = [a.name for a in table.accounts if a.login_shell]
+    evidence = [_file_ev(table.passwd, "accounts read")] + (
+        [_file_ev(table.shadow, "hashes read")] if table.shadow else []
+    )
     return Verdict(
         "pass",
         f"every login-capable account ({', '.join(login) or 'none'}) has a password hash or is locked",
         [],
-        [_file_ev(passwd, "accounts read")] + ([_file_ev(shadow, "hashes read")] if shadow else []),
+        evidence,
     )
 
 
 def uid0_only_root(clause: Clause, inp: Inputs) -> Verdict:
     if inp.index is None:
-        hits = [
-            f
-            for f in inp.findings_for(clause["checks"])
-            if "uid 0" in f["title"].lower() or "uid0" in f["title"].lower()
-        ]
+        hits = [f for f in inp.findings_for(clause["checks"]) if "uid 0" in f["title"].lower()]
         return fail_from(hits, "extra UID 0 account(s)") if hits else Verdict("needs-live-test", _NO_INDEX)
-    accounts, passwd, _ = _accounts(inp.index)
-    if passwd is None:
+    table = _table(inp.index)
+    if table is None or table.passwd is None:
         return Verdict("not-applicable", "the image has no /etc/passwd")
-    extra = [a for a in accounts if a["uid"] == 0 and a["name"] != "root"]
+    extra = [a for a in table.accounts if a.uid == 0 and a.name != "root"]
     if extra:
-        ids = [f["id"] for f in inp.findings_for(clause["checks"]) if f["path"] == passwd.path]
-        ev = [_file_ev(passwd, f"{a['name']} has UID 0", a["passwd_offset"], a["passwd_line"]) for a in extra]
+        ids = [f["id"] for f in inp.findings_for(clause["checks"]) if f["path"] == table.passwd.path]
+        ev = [_span_ev(a.passwd_span, f"{a.name} has UID 0") for a in extra if a.passwd_span]
         return Verdict(
-            "fail", f"accounts other than root with UID 0: {', '.join(a['name'] for a in extra)}", ids, ev
+            "fail", f"accounts other than root with UID 0: {', '.join(a.name for a in extra)}", ids, ev
         )
-    return Verdict("pass", "root is the only account with UID 0", [], [_file_ev(passwd, "accounts read")])
+    return Verdict(
+        "pass", "root is the only account with UID 0", [], [_file_ev(table.passwd, "accounts read")]
+    )
 
 
-_STRONG = ("$5$", "$6$", "$2a$", "$2b$", "$2y$", "$y$", "$7$", "$argon2")
+_STRONG = {Scheme.SHA256, Scheme.SHA512, Scheme.BCRYPT, Scheme.YESCRYPT, Scheme.SCRYPT}
 
 
 def password_storage(clause: Clause, inp: Inputs) -> Verdict:
@@ -168,36 +125,24 @@ def password_storage(clause: Clause, inp: Inputs) -> Verdict:
         return fail_from(hits, "weakly stored password(s)")
     if inp.index is None:
         return Verdict("needs-live-test", _NO_INDEX)
-    accounts, passwd, shadow = _accounts(inp.index)
-    hashed = [a for a in accounts if a["hash"] and not _locked(a["hash"])]
-    weak = [a for a in hashed if not a["hash"].startswith(_STRONG)]
-    if weak:
-        entry = shadow if weak[0]["source"] == "shadow" and shadow else passwd
-        assert entry is not None
-        ev = [
-            _file_ev(
-                entry,
-                f"{a['name']}: weak hash scheme",
-                a["offset"],
-                a["line"].split(":")[0] + ":" + a["hash"][:3] + "...",
-            )
-            for a in weak
-        ]
-        return Verdict(
-            "fail",
-            f"password hashes with weak schemes (DES, MD5 crypt, plain digests): {', '.join(a['name'] for a in weak)}",
-            [],
-            ev,
-        )
-    if passwd is None:
+    table = _table(inp.index)
+    if table is None:
         return Verdict(
             "needs-live-test", "no account database in the image; passwords are stored at run time"
         )
+    hashed = [a for a in table.accounts if a.secret.state == SecretState.HASH]
+    weak = [a for a in hashed if a.secret.scheme not in _STRONG and a.secret.scheme != Scheme.UNKNOWN]
+    if weak:
+        ev = [_span_ev(a.secret_span, f"{a.name}: {a.secret.scheme} hash") for a in weak]
+        names = ", ".join(f"{a.name} ({a.secret.scheme})" for a in weak)
+        return Verdict("fail", f"password hashes with weak schemes: {names}", [], ev)
+    entry = table.shadow or table.passwd
+    assert entry is not None
     return Verdict(
         "pass",
         "stored password hashes use SHA-crypt, bcrypt or yescrypt, and no plaintext password was found",
         [],
-        [_file_ev(shadow or passwd, f"{len(hashed)} active hash(es) checked")],
+        [_file_ev(entry, f"{len(hashed)} active hash(es) checked")],
     )
 
 
@@ -212,15 +157,17 @@ def remote_root_login(clause: Clause, inp: Inputs) -> Verdict:
             if root_login
             else Verdict("needs-live-test", _NO_INDEX)
         )
-    accounts, passwd, _ = _accounts(inp.index)
-    root = next((a for a in accounts if a["name"] == "root"), None)
+    table = _table(inp.index)
+    root = table.get("root") if table else None
+    passwd = table.passwd if table else None
     keys = [
         f
         for f in inp.findings_for(["authorized-key"])
         if f["path"].startswith("/root/") or "/dropbear/" in f["path"]
     ]
-    has_password = root is not None and root["hash"] != "" and not _locked(root["hash"])
-    empty_password = root is not None and root["hash"] == ""
+    usable = (SecretState.HASH, SecretState.PLAINTEXT, SecretState.UNKNOWN)
+    has_password = root is not None and root.secret.state in usable
+    empty_password = root is not None and root.secret.state == SecretState.EMPTY
     if root_login and (has_password or keys or empty_password):
         why = "a password" if has_password else "an empty password" if empty_password else "an authorized key"
         return fail_from(root_login + keys, f"setting(s) allow remote root login and root has {why}:")
