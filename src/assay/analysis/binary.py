@@ -22,8 +22,6 @@ from typing import Any
 import capstone as cs
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
-from elftools.elf.relocation import RelocationSection
-from elftools.elf.sections import SymbolTableSection
 
 COMPARE_FUNCTIONS = frozenset(
     {"strcmp", "strncmp", "memcmp", "strcasecmp", "strncasecmp", "strstr", "strcasestr", "bcmp"}
@@ -231,16 +229,24 @@ class ElfBinary:
             starts.add(self.entry & ~1)
         if self.arch == "mips":
             starts.update(_mips_prologues(self))
+        elif self.arch == "arm" and len(starts) < 8:
+            starts.update(_arm_prologues(self))
+        elif self.arch in ("x86_64", "x86") and len(starts) < 8:
+            starts.update(_x86_call_targets(self))
         texts = self.text_sections()
         return sorted(a & ~1 for a in starts if any(s.addr <= (a & ~1) < s.addr + s.size for s in texts))
 
 
-def load_elf(data: bytes) -> ElfBinary | None:
-    """Parse an ELF image from bytes; None if it is not one pyelftools can read."""
+def load_elf(data: bytes, code: bool = True) -> ElfBinary | None:
+    """Parse an ELF image from bytes; None if it is not one pyelftools can read.
+
+    code=False skips what only code analysis needs (relocations, PLT stubs): headers,
+    segments, dynamic tags and imports are enough for checksec-style questions.
+    """
     if not data.startswith(b"\x7fELF"):
         return None
     try:
-        return _load(data)
+        return _load(data, code)
     except (ELFError, ValueError, KeyError, AttributeError, IndexError, TypeError, OSError, struct.error):
         return None
 
@@ -254,7 +260,7 @@ _ARCHES = {
 }
 
 
-def _load(data: bytes) -> ElfBinary:
+def _load(data: bytes, code: bool = True) -> ElfBinary:
     elf = ELFFile(io.BytesIO(data))
     machine = elf.header["e_machine"]
     arch = _ARCHES.get(machine, str(machine).removeprefix("EM_").lower())
@@ -289,44 +295,53 @@ def _load(data: bytes) -> ElfBinary:
             gnu_stack = seg["p_flags"]
         elif t == "PT_GNU_RELRO":
             relro = True
+    e = "<" if elf.little_endian else ">"
+    bits = elf.elfclass
+    headers = [
+        (sec["sh_type"], sec["sh_offset"], sec["sh_size"], sec["sh_link"], sec.name)
+        for sec in elf.iter_sections()
+    ]
     imports: set[str] = set()
     defined: dict[int, str] = {}
-    dynsyms: list[Any] = []
-    dynamic: dict[str, int] = {}
-    dynsec = elf.get_section_by_name(".dynsym")
-    if isinstance(dynsec, SymbolTableSection):
-        dynsyms = list(dynsec.iter_symbols())
-    symtab = elf.get_section_by_name(".symtab")
-    for table in (dynsyms, list(symtab.iter_symbols()) if isinstance(symtab, SymbolTableSection) else []):
+    dynsyms: list[_Sym] = []
+    for i, (stype, _off, _size, _link, name) in enumerate(headers):
+        if stype not in ("SHT_DYNSYM", "SHT_SYMTAB"):
+            continue
+        table = _symbols(data, headers, i, e, bits)
+        if stype == "SHT_DYNSYM":
+            dynsyms = table
         for sym in table:
-            if sym["st_info"]["type"] != "STT_FUNC" and sym["st_shndx"] != "SHN_UNDEF":
-                continue
-            if sym["st_shndx"] == "SHN_UNDEF":
+            if sym.shndx == 0:
                 if sym.name:
                     imports.add(sym.name)
-            elif sym["st_value"]:
-                defined[sym["st_value"]] = sym.name
+            elif sym.type == 2 and sym.value:
+                defined[sym.value] = sym.name
+    dynamic: dict[str, int] = {}
     for sec in elf.iter_sections():
         if sec["sh_type"] == "SHT_DYNAMIC":
             for tag in sec.iter_tags():
                 dynamic[str(tag.entry.d_tag)] = tag.entry.d_val
     slot_imports: dict[int, str] = {}
-    for sec in elf.iter_sections():
-        if not isinstance(sec, RelocationSection):
+    for stype, off, size, link, _name in headers if code else ():
+        if stype not in ("SHT_REL", "SHT_RELA") or not 0 < link < len(headers):
             continue
-        symtab_sec = elf.get_section(sec["sh_link"]) if sec["sh_link"] else None
-        if not isinstance(symtab_sec, SymbolTableSection):
-            continue
-        for rel in sec.iter_relocations():
-            idx = rel["r_info_sym"]
-            if idx:
-                name = symtab_sec.get_symbol(idx).name
-                if name:
-                    slot_imports[rel["r_offset"]] = name
+        syms = dynsyms if headers[link][0] == "SHT_DYNSYM" else _symbols(data, headers, link, e, bits)
+        fmt = {
+            (32, "SHT_REL"): "II",
+            (32, "SHT_RELA"): "IIi",
+            (64, "SHT_REL"): "QQ",
+            (64, "SHT_RELA"): "QQq",
+        }[(bits, stype)]
+        ent = struct.calcsize(fmt)
+        shift = 8 if bits == 32 else 32
+        for rel in struct.iter_unpack(e + fmt, data[off : off + size - size % ent]):
+            idx = rel[1] >> shift
+            if 0 < idx < len(syms) and syms[idx].name:
+                slot_imports[rel[0]] = syms[idx].name
     b = ElfBinary(
         data=data,
         arch=arch,
-        bits=elf.elfclass,
+        bits=bits,
         little=elf.little_endian,
         entry=elf.header["e_entry"],
         elftype=str(elf.header["e_type"]).removeprefix("ET_").lower(),
@@ -341,12 +356,14 @@ def _load(data: bytes) -> ElfBinary:
         has_relro=relro,
     )
     stubs: list[tuple[int, int, str]] = []
-    if arch == "mips":
+    if not code:
+        pass
+    elif arch == "mips":
         _mips_got(b, dynsyms)
         for sym in dynsyms:
             # MIPS lazy-binding stubs: an undefined function's st_value is its stub.
-            if sym["st_shndx"] == "SHN_UNDEF" and sym["st_value"] and sym.name:
-                stubs.append((sym["st_value"], sym["st_value"] + 16, sym.name))
+            if sym.shndx == 0 and sym.value and sym.name:
+                stubs.append((sym.value, sym.value + 16, sym.name))
     elif arch in _ARG_REGS or arch == "x86":
         stubs.extend(_plt_stubs(b))
     stubs.sort()
@@ -355,7 +372,38 @@ def _load(data: bytes) -> ElfBinary:
     return b
 
 
-def _mips_got(b: ElfBinary, dynsyms: list[Any]) -> None:
+@dataclass(frozen=True)
+class _Sym:
+    name: str
+    value: int
+    shndx: int
+    type: int
+
+
+def _symbols(
+    data: bytes, headers: list[tuple[str, int, int, int, str]], i: int, e: str, bits: int
+) -> list[_Sym]:
+    """A symbol table read with struct: pyelftools is too slow for libraries with thousands of symbols."""
+    _t, off, size, link, _n = headers[i]
+    if not 0 <= link < len(headers):
+        return []
+    str_off, str_size = headers[link][1], headers[link][2]
+    strtab = data[str_off : str_off + str_size]
+    fmt = e + ("IIIBBH" if bits == 32 else "IBBHQQ")
+    ent = struct.calcsize(fmt)
+    out = []
+    for rec in struct.iter_unpack(fmt, data[off : off + size - size % ent]):
+        if bits == 32:
+            name_off, value, _sz, info, _other, shndx = rec
+        else:
+            name_off, info, _other, shndx, value, _sz = rec
+        end = strtab.find(b"\0", name_off)
+        name = strtab[name_off : end if end >= 0 else None].decode("latin-1") if name_off else ""
+        out.append(_Sym(name, value, shndx, info & 0xF))
+    return out
+
+
+def _mips_got(b: ElfBinary, dynsyms: list[_Sym]) -> None:
     got = b.dynamic.get("DT_PLTGOT")
     if got is None:
         return
@@ -391,6 +439,48 @@ def _mips_prologues(b: ElfBinary) -> list[int]:
         for i, w in enumerate(words[:-2]):
             if w >> 16 == 0x3C1C and words[i + 1] >> 16 == 0x279C:
                 out.append(s.addr + 4 * i)
+    return out
+
+
+def _x86_call_targets(b: ElfBinary) -> list[int]:
+    """Stripped x86 without unwind tables: targets of `call rel32` and endbr64 landing pads."""
+    out: list[int] = []
+    for s in b.text_sections():
+        d = b.data[s.offset : s.offset + s.size]
+        lo, hi = s.addr, s.addr + s.size
+        for m in re.finditer(rb"\xe8", d):
+            pos = m.start()
+            if pos + 5 <= len(d):
+                (disp,) = struct.unpack_from("<i", d, pos + 1)
+                t = s.addr + pos + 5 + disp
+                if lo <= t < hi:
+                    out.append(t)
+        out.extend(s.addr + m.start() for m in re.finditer(rb"\xf3\x0f\x1e[\xfa\xfb]", d))
+    return out
+
+
+def _arm_prologues(b: ElfBinary) -> list[int]:
+    """Stripped ARM without unwind tables: BL targets and `push {..., lr}` open functions."""
+    e = "<" if b.little else ">"
+    out: list[int] = []
+    thumb = bool(b.entry & 1)
+    for s in b.text_sections():
+        d = b.data[s.offset : s.offset + s.size]
+        if thumb:
+            for i, (h,) in enumerate(
+                struct.iter_unpack(e + "H", d[: len(d) - len(d) % 2] if b.entry & 1 else b"")
+            ):
+                if h & 0xFF00 == 0xB500 or h == 0xE92D:
+                    out.append(s.addr + 2 * i)
+            continue
+        for i, (w,) in enumerate(struct.iter_unpack(e + "I", d[: len(d) - len(d) % 4])):
+            if w & 0xFFFF4000 == 0xE92D4000 or w == 0xE52DE004:
+                out.append(s.addr + 4 * i)
+            elif w & 0xFF000000 == 0xEB000000:
+                off = (w & 0xFFFFFF) << 2
+                if off & 0x2000000:
+                    off -= 0x4000000
+                out.append(s.addr + 4 * i + 8 + off)
     return out
 
 
@@ -1064,16 +1154,29 @@ def referencing_functions(b: ElfBinary, targets: Iterable[StringRef]) -> set[int
                             out.add(pc)
         elif b.arch == "arm":
             out |= _arm_refs(b, sec, d, spans, hit)
-        elif b.arch in ("x86_64", "x86"):
-            got = next((s.addr for s in b.sections if s.name == ".got.plt"), 0)
-            for m in re.finditer(rb"[\x8d\x8b\x68\xc7\xb8-\xbf]", d):
+        elif b.arch == "x86_64":
+            # rip-relative lea/mov: [REX] 8d|8b modrm(mod=00, rm=101) disp32
+            for m in re.finditer(rb"[\x8d\x8b][\x05\x0d\x15\x1d\x25\x2d\x35\x3d]", d):
                 pos = m.start()
-                for dl in (1, 2):
-                    if pos + dl + 4 > len(d):
-                        continue
-                    (disp,) = struct.unpack_from("<i", d, pos + dl)
-                    for base in (sec.addr + pos + dl + 4, got):
-                        if hit((base + disp) & ((1 << b.bits) - 1)):
+                if pos + 6 <= len(d):
+                    (disp,) = struct.unpack_from("<i", d, pos + 2)
+                    if hit(sec.addr + pos + 6 + disp):
+                        out.add(sec.addr + pos)
+            for s, _end in spans:  # mov r32, imm32 in non-PIE code
+                if s < 1 << 32:
+                    needle = s.to_bytes(4, "little")
+                    pos = d.find(needle)
+                    while pos >= 0:
+                        out.add(sec.addr + pos)
+                        pos = d.find(needle, pos + 1)
+        elif b.arch == "x86":
+            got = next((x.addr for x in b.sections if x.name == ".got.plt"), None)
+            if got is not None:  # PIC: lea reg, [ebx + disp32] off the GOT pointer
+                for m in re.finditer(rb"\x8d[\x83\x8b\x93\x9b\xa3\xab\xb3\xbb]", d):
+                    pos = m.start()
+                    if pos + 6 <= len(d):
+                        (disp,) = struct.unpack_from("<i", d, pos + 2)
+                        if hit((got + disp) & 0xFFFFFFFF):
                             out.add(sec.addr + pos)
     return out
 
@@ -1082,7 +1185,7 @@ def _arm_refs(b: ElfBinary, sec: Section, d: bytes, spans: list[tuple[int, int]]
     out: set[int] = set()
     e = "<" if b.little else ">"
     lows = {s & 0xFFFF for s, _ in spans}
-    n = len(d) - len(d) % 4
+    n = 0 if b.entry & 1 else len(d) - len(d) % 4  # Thumb code: the halfword scan below covers it
     # PIC pools hold (string - pc); the matching `add rX, pc` follows the load within a few words.
     for i, (w,) in enumerate(struct.iter_unpack(e + "I", d[:n])):
         pc = sec.addr + 4 * i
@@ -1094,7 +1197,7 @@ def _arm_refs(b: ElfBinary, sec: Section, d: bytes, spans: list[tuple[int, int]]
                 out.add(pc)
         elif w & 0x0FF00000 == 0x03000000 and (((w >> 4) & 0xF000) | (w & 0xFFF)) in lows:  # movw
             out.add(pc)
-    for i, (h,) in enumerate(struct.iter_unpack(e + "H", d[: len(d) - len(d) % 2])):
+    for i, (h,) in enumerate(struct.iter_unpack(e + "H", d[: len(d) - len(d) % 2] if b.entry & 1 else b"")):
         if h & 0xF800 == 0x4800:  # Thumb ldr rX, [pc, #imm8*4]
             pc = sec.addr + 2 * i
             v = b.word(((pc + 4) & ~3) + (h & 0xFF) * 4)
@@ -1390,9 +1493,68 @@ def _assemble_inline(
                 yield Literal(bytes(c.text), b.offset_of(c.addr) or 0, "inline"), c.addr
 
 
+def call_counts(b: ElfBinary) -> dict[str, int]:
+    """Direct call sites per imported function, from instruction encodings (no disassembly).
+
+    MIPS: `lw $t9, off($gp)` GOT loads and `jal` to stubs; ARM/Thumb: BL/BLX; AArch64: BL;
+    x86: `call rel32` to PLT stubs and `call [rip+disp]` through GOT slots.
+    """
+    counts: dict[str, int] = {}
+
+    def bump(name: str | None) -> None:
+        if name:
+            counts[name] = counts.get(name, 0) + 1
+
+    e = "<" if b.little else ">"
+    for sec in b.text_sections():
+        d = b.data[sec.offset : sec.offset + sec.size]
+        if b.arch == "mips":
+            for i, (w,) in enumerate(struct.iter_unpack(e + "I", d[: len(d) - len(d) % 4])):
+                if w >> 16 == 0x8F99 and b.gp is not None:
+                    bump(b.slot_imports.get(b.gp + _signed(w & 0xFFFF, 16)))
+                elif w >> 26 == 3:
+                    pc = sec.addr + 4 * i
+                    bump(b.import_at(((pc + 4) & 0xF0000000) | ((w & 0x3FFFFFF) << 2)))
+        elif b.arch == "arm" and not b.entry & 1:
+            for i, (w,) in enumerate(struct.iter_unpack(e + "I", d[: len(d) - len(d) % 4])):
+                if w & 0x0F000000 == 0x0B000000 and w >> 28 != 0xF:
+                    bump(b.import_at(sec.addr + 4 * i + 8 + _signed((w & 0xFFFFFF) << 2, 26)))
+        elif b.arch == "arm":
+            hs = [h for (h,) in struct.iter_unpack(e + "H", d[: len(d) - len(d) % 2])]
+            for i in range(len(hs) - 1):
+                h1, h2 = hs[i], hs[i + 1]
+                if h1 & 0xF800 == 0xF000 and h2 & 0xC000 == 0xC000:
+                    sgn = (h1 >> 10) & 1
+                    i1 = ~(((h2 >> 13) & 1) ^ sgn) & 1
+                    i2 = ~(((h2 >> 11) & 1) ^ sgn) & 1
+                    off = (sgn << 24) | (i1 << 23) | (i2 << 22) | ((h1 & 0x3FF) << 12) | ((h2 & 0x7FF) << 1)
+                    pc = sec.addr + 2 * i + 4
+                    if not h2 & 0x1000:  # BLX: to ARM code, word aligned
+                        pc &= ~3
+                    bump(b.import_at(pc + _signed(off, 25)))
+        elif b.arch == "aarch64":
+            for i, (w,) in enumerate(struct.iter_unpack("<I", d[: len(d) - len(d) % 4])):
+                if w & 0xFC000000 == 0x94000000:
+                    bump(b.import_at(sec.addr + 4 * i + _signed((w & 0x3FFFFFF) << 2, 28)))
+        elif b.arch in ("x86_64", "x86"):
+            for m in re.finditer(rb"\xe8|\xff\x15", d):
+                pos = m.start()
+                n = len(m.group())
+                if pos + n + 4 > len(d):
+                    continue
+                (disp,) = struct.unpack_from("<i", d, pos + n)
+                nxt = sec.addr + pos + n + 4
+                if n == 1:
+                    bump(b.import_at((nxt + disp) & ((1 << b.bits) - 1)))
+                else:
+                    slot = nxt + disp if b.arch == "x86_64" else disp & 0xFFFFFFFF
+                    bump(b.slot_imports.get(slot))
+    return counts
+
+
 def imported_names(data: bytes) -> set[str]:
     """Undefined dynamic symbols of an ELF (what it imports), cheaply."""
-    b = load_elf(data)
+    b = load_elf(data, code=False)
     return set() if b is None else set(b.imports)
 
 

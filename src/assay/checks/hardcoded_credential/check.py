@@ -43,6 +43,7 @@ _TECH_TOKEN = re.compile(
     r"mips|arm|armv|i|amd|aarch|ppc|riscv|eth|wlan|ra|br|vlan|tty|usb|mtd|sd|mmc|lo|pts|vt|v)"
     r"[-_.]?\d+"
 )
+_DOMAIN = re.compile(r"@[\w-]+\.[a-z]{2,}")
 _WORDLIKE = re.compile(r"^[a-z0-9]+(?:[-_.][a-z0-9]+)+$")
 _USERLIKE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{2,31}$")
 
@@ -51,7 +52,9 @@ def _password_like(s: str) -> bool:
     """A literal that reads like a secret rather than a keyword, option, path or format."""
     if not 4 <= len(s) <= 64 or any(c.isspace() for c in s):
         return False
-    if s[0] in "-+/.<%&|;:,=([{" or s[-1] in ":;,=" or "%" in s or "/" in s or "=" in s or "\\" in s:
+    if _DOMAIN.search(s):
+        return False
+    if s[0] in "-+/.<%&|;:,=([{$" or s[-1] in ":;,=-." or "%" in s or "/" in s or "=" in s or "\\" in s:
         return False
     if _TECH_TOKEN.match(s) or _WORDLIKE.match(s):
         return False
@@ -63,6 +66,8 @@ def _password_like(s: str) -> bool:
     if letters == 0:
         return False
     if symbols:
+        if all(c in "_-." for c in s if not c.isalnum()) and not (digits and upper and lower):
+            return False  # identifiers, version tags and magic labels, not secrets
         return len(s) >= 6 and (digits > 0 or (upper and lower))
     # letters and digits only: require a real mix, not a word with a version suffix
     return len(s) >= 6 and digits >= 2 and letters >= 3 and (upper or not s[-digits:].isdigit())
