@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -17,7 +17,9 @@ from assay.store import Scan, Store
 router = APIRouter(prefix="/api/v1", tags=["api"])
 
 ReportFormat = Literal["json", "sarif", "html", "cyclonedx", "spdx"]
-ScanId = Annotated[int, "scan id"]
+MAX_ID = 2**31 - 1
+ScanId = Annotated[int, Path(ge=1, le=MAX_ID, description="scan id")]
+ScanRef = Annotated[int, Query(ge=1, le=MAX_ID, description="scan id")]
 
 _UPLOAD_BODY = {
     "requestBody": {
@@ -191,7 +193,7 @@ def report_response(report: dict[str, Any], fmt: str, scan_id: int, download: bo
 
 
 @router.get("/compare", summary="Compare two finished scans: findings, components, vulnerabilities, files")
-def compare(request: Request, a: Annotated[int, Query()], b: Annotated[int, Query()]) -> dict[str, Any]:
+def compare(request: Request, a: ScanRef, b: ScanRef) -> dict[str, Any]:
     store = store_of(request)
     ra, rb = _report(store, a), _report(store, b)
     result = compare_reports(ra, rb)

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from assay.model import Severity
-from assay.service.api import report_response
+from assay.service.api import MAX_ID, ScanId, report_response
 from assay.service.auth import Principal, check_csrf, csrf_token, session_user, store_of
 from assay.service.jobs import enqueue_upload
 from assay.service.views import REPORT_MEDIA, compare_reports, file_tree, iso, severity_rank
@@ -134,7 +134,7 @@ async def upload(request: Request) -> Response:
 @router.get("/scans/{scan_id}", response_class=HTMLResponse)
 def scan_page(
     request: Request,
-    scan_id: int,
+    scan_id: ScanId,
     tab: str = "findings",
     severity: str | None = None,
     category: str | None = Query(None, max_length=64),
@@ -170,7 +170,7 @@ def scan_page(
 
 
 @router.get("/scans/{scan_id}/findings/{finding_id}", response_class=HTMLResponse)
-def finding_page(request: Request, scan_id: int, finding_id: str) -> HTMLResponse:
+def finding_page(request: Request, scan_id: ScanId, finding_id: str) -> HTMLResponse:
     store = store_of(request)
     scan = store.get_scan(scan_id)
     if scan is None or scan.status != "done":
@@ -184,7 +184,7 @@ def finding_page(request: Request, scan_id: int, finding_id: str) -> HTMLRespons
 
 
 @router.get("/scans/{scan_id}/download/{fmt}")
-def download(request: Request, scan_id: int, fmt: str) -> Response:
+def download(request: Request, scan_id: ScanId, fmt: str) -> Response:
     if fmt not in REPORT_MEDIA:
         raise HTTPException(404, "unknown report format")
     store = store_of(request)
@@ -196,7 +196,11 @@ def download(request: Request, scan_id: int, fmt: str) -> Response:
 
 
 @router.get("/compare", response_class=HTMLResponse)
-def compare_page(request: Request, a: int | None = None, b: int | None = None) -> HTMLResponse:
+def compare_page(
+    request: Request,
+    a: int | None = Query(None, ge=1, le=MAX_ID),
+    b: int | None = Query(None, ge=1, le=MAX_ID),
+) -> HTMLResponse:
     store = store_of(request)
     done = store.list_scans(limit=500, status="done")
     result = None
