@@ -46,6 +46,19 @@ def _severity(value: object) -> Severity:
         return Severity.CRITICAL
 
 
+def doc_appendix() -> str:
+    """The signature catalogue for docs/checks.md."""
+    rows = ["| signature | CVE | severity | what it catches | references |", "|---|---|---|---|---|"]
+    for rule in sorted(compile_rules(), key=lambda r: r.meta.get("name", r.identifier)):
+        m = rule.meta
+        refs = " ".join(f"<{u}>" for u in str(m.get("references", "")).split())
+        rows.append(
+            f"| `{m.get('name', rule.identifier)}` | {m.get('cve') or '-'} | {m.get('severity', '')} "
+            f"| {str(m.get('description', '')).replace('|', '/')} | {refs} |"
+        )
+    return "\n".join(rows) + "\n"
+
+
 def run(ctx: CheckContext) -> Iterator[Finding]:
     rules = compile_rules()
     cap = int(ctx.options.get("known_backdoor_max_bytes", _DEFAULT_MAX_BYTES))
@@ -109,7 +122,7 @@ CHECK = Check(
         "word) only count together with a specific one. ELF, script, text and data files up to 32 MiB "
         "are scanned; evidence is every matched string with its offset."
     ),
-    clause="4.2.3.2.4",
+    clause="4.2.3.4.1.1",
     references=(
         "https://cwe.mitre.org/data/definitions/912.html",
         "https://cwe.mitre.org/data/definitions/798.html",

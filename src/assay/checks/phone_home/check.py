@@ -437,7 +437,7 @@ CHECK = Check(
         "documentation addresses, dotted version numbers and OIDs, NTP/standards/resolver/root-server "
         "hosts, links in HTML and prose, libraries and well-known open-source tools are ignored."
     ),
-    clause="4.2.3.2.4",
+    clause="4.3.2.4",
     references=(
         "https://cwe.mitre.org/data/definitions/912.html",
         "https://cwe.mitre.org/data/definitions/359.html",
