@@ -178,7 +178,6 @@ HOSTILE_NAMES = [
     "\x00\x1b[31m.bin",
     "/abs/evil",
     "..",
-    "",
 ]
 
 
