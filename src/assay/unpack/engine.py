@@ -103,7 +103,10 @@ class _Unpacker:
             queue.extend(self._carve_blob(blob))
         # A container cut short at offset 0 cannot be read by any tool: skip unblob then.
         truncated = any("truncated" in d for d in self.diagnoses)
-        if not self.result.filesystems and not truncated and unblob_available():
+        # Wrappers that span the whole image (a bare .xz, a kernel uImage) explain it fully.
+        top = sum(layer.size or 0 for layer in self.result.layers if layer.depth == 0)
+        explained = bool(self.leaves) and top >= 0.9 * self.image.stat().st_size
+        if not self.result.filesystems and not truncated and not explained and unblob_available():
             queue = self._fallback(_Blob(self.image.name, self.image, 0, None))
             while queue:
                 queue.extend(self._carve_blob(queue.pop(0)))
