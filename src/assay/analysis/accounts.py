@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
+from assay.checks.base import excerpt_of
 from assay.index import FileEntry, FileIndex
 from assay.model import Evidence
 
@@ -207,16 +208,10 @@ def span_evidence(span: Span, *, note: str | None = None, details: dict[str, Any
         sha256=span.entry.sha256 or "",
         offset=span.offset,
         length=span.length,
-        excerpt=_printable(raw),
+        excerpt=excerpt_of(raw, 0, len(raw)),
         line=span.line,
         note=note,
         details={**extra, **(details or {})},
-    )
-
-
-def _printable(raw: bytes) -> str:
-    return "".join(
-        chr(b) if 32 <= b < 127 and b != 0x5C else "\\\\" if b == 0x5C else f"\\x{b:02x}" for b in raw
     )
 
 

@@ -240,8 +240,10 @@ def _run_pooled(
             tried[i] += n
             if pw is not None and found[i] is None:
                 found[i] = pw
+                # Chunks already running for this hash finish on their own; stop waiting for them.
                 for other, j in list(pending.items()):
-                    if j == i and other.cancel():
+                    if j == i:
+                        other.cancel()
                         del pending[other]
         if time.time() >= deadline:
             for other in list(pending):

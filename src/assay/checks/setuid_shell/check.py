@@ -46,9 +46,9 @@ def _name_kind(name: str) -> str | None:
     return m.group(1) if m else None
 
 
-def _known_shell_hashes(index: FileIndex) -> dict[str, str]:
-    """sha256 -> shell name, for every file that a shell's name resolves to in this image."""
-    out: dict[str, str] = {}
+def _known_shell_hashes(index: FileIndex) -> dict[str, dict[str, str]]:
+    """sha256 -> {path: shell name} for every file a shell's name resolves to in this image."""
+    out: dict[str, dict[str, str]] = {}
     for e in index:
         kind = _name_kind(e.name)
         if kind is None or not (e.is_file or e.is_symlink):
@@ -57,9 +57,19 @@ def _known_shell_hashes(index: FileIndex) -> dict[str, str]:
         if target is None or not target.is_file or not target.sha256 or target.size == 0:
             continue
         # A multicall binary is best named by itself, not by one of its applets.
-        if target.sha256 not in out or _name_kind(target.name) == kind:
-            out[target.sha256] = kind
+        named = out.setdefault(target.sha256, {})
+        if target.path not in named or _name_kind(target.name) == kind:
+            named[target.path] = kind
     return out
+
+
+def _same_as(shells: dict[str, dict[str, str]], entry: FileEntry) -> tuple[str, str] | None:
+    """(kind, path) of another file in the image with this file's bytes that is a shell."""
+    others = {p: k for p, k in shells.get(entry.sha256 or "", {}).items() if p != entry.path}
+    if not others:
+        return None
+    path = min(others, key=lambda p: (others[p] not in _MULTICALL, len(p), p))
+    return others[path], path
 
 
 def _content_kind(index: FileIndex, entry: FileEntry) -> str | None:
@@ -103,15 +113,15 @@ def run(ctx: CheckContext) -> Iterator[Finding]:
         bits = "/".join(
             b for b, on in (("setuid", e.setuid and e.uid == 0), ("setgid", e.setgid and e.gid == 0)) if on
         )
-        by_hash = shells.get(e.sha256 or "")
-        kind = by_hash or _content_kind(index, e) or _name_kind(e.name)
-        how = (
-            f"same sha256 as the image's {by_hash}"
-            if by_hash
-            else "content signature"
-            if kind and kind != _name_kind(e.name)
-            else "file name"
-        )
+        same = _same_as(shells, e)
+        content = _content_kind(index, e)
+        kind = (same[0] if same else None) or content or _name_kind(e.name)
+        if same:
+            how = f"same sha256 as {same[1]}"
+        elif content:
+            how = "content signature"
+        else:
+            how = "file name"
         odd = _odd_place(e.path)
         canonical = posixpath.dirname(e.path) in _BIN_DIRS and e.name in _MULTICALL
         details = {"bits": bits, "owner": e.uid, "group": e.gid, "identified_as": kind, "identified_by": how}
