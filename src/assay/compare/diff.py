@@ -34,7 +34,11 @@ def diff_sides(old: Side, new: Side) -> dict[str, Any]:
         if "content" in c.changes and detailed < MAX_DETAILED:
             content_details(old.index, new.index, c)
             detailed += 1
-    security = security_delta(old.index, new.index, old.report, new.report)
+    touched = (
+        [c.old for c in changes if c.old is not None],
+        [c.new for c in changes if c.new is not None],
+    )
+    security = security_delta(old.index, new.index, old.report, new.report, touched)
     counts = {s: sum(1 for c in changes if c.status == s) for s in ("added", "removed", "renamed", "changed")}
     warnings = []
     if detailed == MAX_DETAILED and sum(1 for c in changes if "content" in c.changes) > MAX_DETAILED:

@@ -585,17 +585,38 @@ def services_delta(old: FileIndex, new: FileIndex) -> tuple[dict[str, Any], dict
 
 
 def security_delta(
-    old_index: FileIndex, new_index: FileIndex, old: Report | None, new: Report | None
+    old_index: FileIndex,
+    new_index: FileIndex,
+    old: Report | None,
+    new: Report | None,
+    touched: tuple[list[FileEntry], list[FileEntry]] | None = None,
 ) -> dict[str, Any]:
-    svc, prt = services_delta(old_index, new_index)
+    """touched: the entries that differ on each side. Keys, services and ports are read per file,
+    so files equal on both sides cancel out and only these need reading."""
+    if touched is not None:
+        key_old, key_new = _subset(old_index, touched[0]), _subset(new_index, touched[1])
+    else:
+        key_old, key_new = old_index, new_index
+    svc, prt = services_delta(key_old, key_new)
     return {
         "findings": findings_delta(old, new),
         "components": components_delta(old, new),
         "accounts": accounts_delta(old_index, new_index),
-        "keys": keys_delta(old_index, new_index),
+        "keys": keys_delta(key_old, key_new),
         "services": svc,
         "ports": prt,
     }
+
+
+def _subset(index: FileIndex, entries: list[FileEntry]) -> FileIndex:
+    wanted = {(e.fs, e.path) for e in entries}
+    # Keep the symlinks' targets too, so that resolve() still finds what they point at.
+    for e in entries:
+        if e.is_symlink:
+            target = index.resolve(e.path, e.fs)
+            if target is not None:
+                wanted.add((target.fs, target.path))
+    return FileIndex([e for e in index if (e.fs, e.path) in wanted], list(index.fs_order))
 
 
 def is_empty(sec: dict[str, Any]) -> bool:
