@@ -166,7 +166,7 @@ class ElfBinary:
 
     # -- layout ------------------------------------------------------------
     def offset_of(self, vaddr: int) -> int | None:
-        for va, memsz, off, filesz, _flags in self.segments:
+        for va, _memsz, off, filesz, _flags in self.segments:
             if va <= vaddr < va + filesz:
                 return off + (vaddr - va)
         return None
@@ -304,7 +304,7 @@ def _load(data: bytes, code: bool = True) -> ElfBinary:
     imports: set[str] = set()
     defined: dict[int, str] = {}
     dynsyms: list[_Sym] = []
-    for i, (stype, _off, _size, _link, name) in enumerate(headers):
+    for i, (stype, _off, _size, _link, _name) in enumerate(headers):
         if stype not in ("SHT_DYNSYM", "SHT_SYMTAB"):
             continue
         table = _symbols(data, headers, i, e, bits)
@@ -429,16 +429,40 @@ def _eh_frame_hdr_starts(b: ElfBinary) -> list[int]:
     return [sec.addr + loc for loc, _fde in struct.iter_unpack(e + "ii", d[12 : 12 + count * 8])]
 
 
+_SCANS: dict[tuple[bool, int, int, int], re.Pattern[bytes]] = {}
+
+
+def _scan(d: bytes, little: bool, mask: int, value: int, size: int = 4) -> Iterator[tuple[int, int]]:
+    """(offset, word) of every aligned word with word & mask == value, matched by a regex in C."""
+    key = (little, mask, value, size)
+    rx = _SCANS.get(key)
+    if rx is None:
+        parts = []
+        for j in range(size):
+            k = j if little else size - 1 - j
+            mb, vb = (mask >> (8 * k)) & 0xFF, (value >> (8 * k)) & 0xFF
+            if mb == 0:
+                parts.append(b".")
+            else:
+                parts.append(b"[" + b"".join(b"\\x%02x" % c for c in range(256) if c & mb == vb) + b"]")
+        rx = re.compile(b"(?s)(?=" + b"".join(parts) + b")")
+        _SCANS[key] = rx
+    order = "little" if little else "big"
+    for m in rx.finditer(d):
+        pos = m.start()
+        if pos % size == 0 and pos + size <= len(d):
+            yield pos, int.from_bytes(d[pos : pos + size], order)
+
+
 def _mips_prologues(b: ElfBinary) -> list[int]:
     """PIC functions open with `lui $gp, hi; addiu $gp, $gp, lo; addu $gp, $gp, $t9`."""
-    e = "<" if b.little else ">"
     out = []
+    order = "little" if b.little else "big"
     for s in b.text_sections():
-        d = b.data[s.offset : s.offset + s.size - s.size % 4]
-        words = [w for (w,) in struct.iter_unpack(e + "I", d)]
-        for i, w in enumerate(words[:-2]):
-            if w >> 16 == 0x3C1C and words[i + 1] >> 16 == 0x279C:
-                out.append(s.addr + 4 * i)
+        d = b.data[s.offset : s.offset + s.size]
+        for pos, _w in _scan(d, b.little, 0xFFFF0000, 0x3C1C0000):
+            if int.from_bytes(d[pos + 4 : pos + 8], order) >> 16 == 0x279C:
+                out.append(s.addr + pos)
     return out
 
 
@@ -461,26 +485,16 @@ def _x86_call_targets(b: ElfBinary) -> list[int]:
 
 def _arm_prologues(b: ElfBinary) -> list[int]:
     """Stripped ARM without unwind tables: BL targets and `push {..., lr}` open functions."""
-    e = "<" if b.little else ">"
     out: list[int] = []
-    thumb = bool(b.entry & 1)
     for s in b.text_sections():
         d = b.data[s.offset : s.offset + s.size]
-        if thumb:
-            for i, (h,) in enumerate(
-                struct.iter_unpack(e + "H", d[: len(d) - len(d) % 2] if b.entry & 1 else b"")
-            ):
-                if h & 0xFF00 == 0xB500 or h == 0xE92D:
-                    out.append(s.addr + 2 * i)
-            continue
-        for i, (w,) in enumerate(struct.iter_unpack(e + "I", d[: len(d) - len(d) % 4])):
-            if w & 0xFFFF4000 == 0xE92D4000 or w == 0xE52DE004:
-                out.append(s.addr + 4 * i)
-            elif w & 0xFF000000 == 0xEB000000:
-                off = (w & 0xFFFFFF) << 2
-                if off & 0x2000000:
-                    off -= 0x4000000
-                out.append(s.addr + 4 * i + 8 + off)
+        if looks_thumb(d):
+            out.extend(s.addr + pos for pos, _h in _scan(d, b.little, 0xFF00, 0xB500, 2))
+            out.extend(s.addr + pos for pos, _h in _scan(d, b.little, 0xFFFF, 0xE92D, 2))
+        out.extend(s.addr + pos for pos, _w in _scan(d, b.little, 0xFFFF4000, 0xE92D4000))
+        out.extend(s.addr + pos for pos, _w in _scan(d, b.little, 0xFFFFFFFF, 0xE52DE004))
+        for pos, w in _scan(d, b.little, 0xFF000000, 0xEB000000):
+            out.append(s.addr + pos + 8 + _signed((w & 0xFFFFFF) << 2, 26))
     return out
 
 
@@ -880,6 +894,13 @@ class _Tracker:
             res = ("cmp", self.get(o[1]), self._arm_imm(o, 2) if o[2].startswith("#") else self.get(o[2]))
             self.set(o[0], None)
             return res
+        if base_m in ("ldm", "ldmia") and o and o[0].rstrip("!") != "sp":
+            base = self.get(o[0].rstrip("!"))
+            regs = re.findall(r"\w+", ops_join(o[1:]))
+            for i, r in enumerate(regs):
+                # a small struct or string copied from .rodata word by word
+                self.set(r, self.load(base, 4 * i, 4) if isinstance(base, int) else None)
+            return None
         if base_m in ("push", "pop", "stm", "stmdb", "ldm", "ldmia"):
             if base_m.startswith(("pop", "ldm")):
                 for r in re.findall(r"\w+", ops_join(o[1:] if base_m.startswith("ldm") else o)):
@@ -1072,7 +1093,6 @@ def analyze(
     only: walk just the functions holding these addresses (see referencing_functions).
     want_function(facts) -> bool may drop functions early (only kept ones are returned).
     """
-    thumb = b.arch == "arm" and bool(b.entry & 1)
     wanted = sorted(set(only)) if only is not None else None
     out: list[FunctionFacts] = []
     budget = max_instructions
@@ -1085,12 +1105,21 @@ def analyze(
             break
         off = sec.offset + (start - sec.addr)
         code = b.data[off : off + (end - start)]
-        tracker = _Tracker(b, start, thumb)
+        tracker = _Tracker(b, start, b.arch == "arm" and looks_thumb(code))
         facts, n = _walk(b, tracker, code, start, end)
         budget -= n
         if want_function is None or want_function(facts):
             out.append(facts)
     return out
+
+
+def looks_thumb(code: bytes) -> bool:
+    """ARM-mode code is mostly unconditional (condition nibble 0xE); Thumb code read as words is not."""
+    words = len(code) // 4
+    if words == 0:
+        return False
+    always = sum(1 for i in range(3, words * 4, 4) if code[i] & 0xF0 == 0xE0)
+    return always < words * 0.45
 
 
 def function_bounds(b: ElfBinary) -> list[tuple[int, int, Section]]:
@@ -1122,7 +1151,6 @@ def referencing_functions(b: ElfBinary, targets: Iterable[StringRef]) -> set[int
         i = bisect.bisect_right(starts, addr) - 1
         return i >= 0 and spans[i][0] <= addr < spans[i][1]
 
-    e = "<" if b.little else ">"
     out: set[int] = set()
     wsize = b.bits // 8
     for sec in b.text_sections():
@@ -1135,23 +1163,20 @@ def referencing_functions(b: ElfBinary, targets: Iterable[StringRef]) -> set[int
                 out.add(sec.addr + pos)
                 pos = d.find(needle, pos + 1)
         if b.arch == "mips":
-            lows = {(s & 0xFFFF) for s, _ in spans}
-            lows |= {((s & 0xFFFF) + k) & 0xFFFF for s, _ in spans for k in range(1, 4)}
-            for i, (w,) in enumerate(struct.iter_unpack(e + "I", d[: len(d) - len(d) % 4])):
-                if w >> 26 in (9, 25) and (w & 0xFFFF) in lows:  # addiu / daddiu
-                    out.add(sec.addr + 4 * i)
+            lows = {a & 0xFFFF for s, end in spans if end - s <= 256 for a in range(s, end)}
+            for mask_value in (0x24000000, 0x64000000):  # addiu, daddiu
+                for pos, w in _scan(d, b.little, 0xFC000000, mask_value):
+                    if w & 0xFFFF in lows:
+                        out.add(sec.addr + pos)
         elif b.arch == "aarch64":
-            words = [w for (w,) in struct.iter_unpack("<I", d[: len(d) - len(d) % 4])]
-            for i, w in enumerate(words[:-1]):
-                if w & 0x9F000000 == 0x90000000:  # adrp
-                    pc = sec.addr + 4 * i
-                    imm = ((w >> 29) & 3) | (((w >> 5) & 0x7FFFF) << 2)
-                    if imm & (1 << 20):
-                        imm -= 1 << 21
-                    page = (pc & ~0xFFF) + (imm << 12)
-                    for w2 in words[i + 1 : i + 4]:
-                        if w2 & 0xFF800000 == 0x91000000 and hit(page + ((w2 >> 10) & 0xFFF)):
-                            out.add(pc)
+            for pos, w in _scan(d, True, 0x9F000000, 0x90000000):  # adrp
+                pc = sec.addr + pos
+                imm = ((w >> 29) & 3) | (((w >> 5) & 0x7FFFF) << 2)
+                page = (pc & ~0xFFF) + (_signed(imm, 21) << 12)
+                for k in range(1, 4):
+                    w2 = int.from_bytes(d[pos + 4 * k : pos + 4 * k + 4], "little")
+                    if w2 & 0xFF800000 == 0x91000000 and hit(page + ((w2 >> 10) & 0xFFF)):
+                        out.add(pc)
         elif b.arch == "arm":
             out |= _arm_refs(b, sec, d, spans, hit)
         elif b.arch == "x86_64":
@@ -1183,26 +1208,23 @@ def referencing_functions(b: ElfBinary, targets: Iterable[StringRef]) -> set[int
 
 def _arm_refs(b: ElfBinary, sec: Section, d: bytes, spans: list[tuple[int, int]], hit: Any) -> set[int]:
     out: set[int] = set()
-    e = "<" if b.little else ">"
     lows = {s & 0xFFFF for s, _ in spans}
-    n = 0 if b.entry & 1 else len(d) - len(d) % 4  # Thumb code: the halfword scan below covers it
     # PIC pools hold (string - pc); the matching `add rX, pc` follows the load within a few words.
-    for i, (w,) in enumerate(struct.iter_unpack(e + "I", d[:n])):
-        pc = sec.addr + 4 * i
-        if w & 0x0F7F0000 == 0x051F0000:  # ldr rX, [pc, #+-imm12]
-            imm = w & 0xFFF
-            lit = pc + 8 + (imm if w & 0x00800000 else -imm)
-            v = b.word(lit)
-            if v is not None and (hit(v) or any(hit((v + pc + 8 + 4 * k) & 0xFFFFFFFF) for k in range(12))):
-                out.add(pc)
-        elif w & 0x0FF00000 == 0x03000000 and (((w >> 4) & 0xF000) | (w & 0xFFF)) in lows:  # movw
+    # Both instruction sets: ARM and Thumb functions share a section.
+    for pos, w in _scan(d, b.little, 0x0F7F0000, 0x051F0000):  # ldr rX, [pc, #+-imm12]
+        pc = sec.addr + pos
+        imm = w & 0xFFF
+        v = b.word(pc + 8 + (imm if w & 0x00800000 else -imm))
+        if v is not None and (hit(v) or any(hit((v + pc + 8 + 4 * k) & 0xFFFFFFFF) for k in range(12))):
             out.add(pc)
-    for i, (h,) in enumerate(struct.iter_unpack(e + "H", d[: len(d) - len(d) % 2] if b.entry & 1 else b"")):
-        if h & 0xF800 == 0x4800:  # Thumb ldr rX, [pc, #imm8*4]
-            pc = sec.addr + 2 * i
-            v = b.word(((pc + 4) & ~3) + (h & 0xFF) * 4)
-            if v is not None and (hit(v) or any(hit((v + pc + 4 + 2 * k) & 0xFFFFFFFF) for k in range(24))):
-                out.add(pc)
+    for pos, w in _scan(d, b.little, 0x0FF00000, 0x03000000):  # movw
+        if (((w >> 4) & 0xF000) | (w & 0xFFF)) in lows:
+            out.add(sec.addr + pos)
+    for pos, h in _scan(d, b.little, 0xF800, 0x4800, 2):  # Thumb ldr rX, [pc, #imm8*4]
+        pc = sec.addr + pos
+        v = b.word(((pc + 4) & ~3) + (h & 0xFF) * 4)
+        if v is not None and (hit(v) or any(hit((v + pc + 4 + 2 * k) & 0xFFFFFFFF) for k in range(24))):
+            out.add(pc)
     return out
 
 
@@ -1229,6 +1251,15 @@ def _walk(b: ElfBinary, t: _Tracker, code: bytes, start: int, end: int) -> tuple
                 t.regs = {k: v for k, v in t.regs.items() if snap.get(k) == v}
         dead = False
         ev = t.step(addr, size, mnem, ops)
+        # string references: any register just written that points at a C string
+        first = _first_dest(ops)
+        if first is not None:
+            v = t.regs.get(t.reg(first))
+            if isinstance(v, int) and v not in seen_str and v > 0x100:
+                ref = b.cstring(v)
+                if ref is not None:
+                    seen_str.add(v)
+                    facts.strings.append(ref)
         if pending_delay is not None:
             _on_call(b, t, facts, pending_delay[0], pending_delay[1], seen_str)
             pending_delay = None
@@ -1245,15 +1276,6 @@ def _walk(b: ElfBinary, t: _Tracker, code: bytes, start: int, end: int) -> tuple
                 if target is not None and target > addr:
                     _snapshot(snapshots, target, t.regs)
                 dead = uncond
-        # string references: any register just written that points at a C string
-        first = _first_dest(ops)
-        if first is not None:
-            v = t.regs.get(t.reg(first))
-            if isinstance(v, int) and v not in seen_str and v > 0x100:
-                ref = b.cstring(v)
-                if ref is not None:
-                    seen_str.add(v)
-                    facts.strings.append(ref)
         if ev is None:
             continue
         kind = ev[0]
@@ -1505,37 +1527,34 @@ def call_counts(b: ElfBinary) -> dict[str, int]:
         if name:
             counts[name] = counts.get(name, 0) + 1
 
-    e = "<" if b.little else ">"
     for sec in b.text_sections():
         d = b.data[sec.offset : sec.offset + sec.size]
         if b.arch == "mips":
-            for i, (w,) in enumerate(struct.iter_unpack(e + "I", d[: len(d) - len(d) % 4])):
-                if w >> 16 == 0x8F99 and b.gp is not None:
+            if b.gp is not None:
+                for _pos, w in _scan(d, b.little, 0xFFFF0000, 0x8F990000):  # lw $t9, off($gp)
                     bump(b.slot_imports.get(b.gp + _signed(w & 0xFFFF, 16)))
-                elif w >> 26 == 3:
-                    pc = sec.addr + 4 * i
-                    bump(b.import_at(((pc + 4) & 0xF0000000) | ((w & 0x3FFFFFF) << 2)))
-        elif b.arch == "arm" and not b.entry & 1:
-            for i, (w,) in enumerate(struct.iter_unpack(e + "I", d[: len(d) - len(d) % 4])):
-                if w & 0x0F000000 == 0x0B000000 and w >> 28 != 0xF:
-                    bump(b.import_at(sec.addr + 4 * i + 8 + _signed((w & 0xFFFFFF) << 2, 26)))
-        elif b.arch == "arm":
-            hs = [h for (h,) in struct.iter_unpack(e + "H", d[: len(d) - len(d) % 2])]
-            for i in range(len(hs) - 1):
-                h1, h2 = hs[i], hs[i + 1]
-                if h1 & 0xF800 == 0xF000 and h2 & 0xC000 == 0xC000:
+            for pos, w in _scan(d, b.little, 0xFC000000, 0x0C000000):  # jal
+                pc = sec.addr + pos
+                bump(b.import_at(((pc + 4) & 0xF0000000) | ((w & 0x3FFFFFF) << 2)))
+        if b.arch == "arm":
+            for pos, w in _scan(d, b.little, 0x0F000000, 0x0B000000):
+                if w >> 28 != 0xF:
+                    bump(b.import_at(sec.addr + pos + 8 + _signed((w & 0xFFFFFF) << 2, 26)))
+            order = "little" if b.little else "big"
+            for pos, h1 in _scan(d, b.little, 0xF800, 0xF000, 2):
+                h2 = int.from_bytes(d[pos + 2 : pos + 4], order)
+                if h2 & 0xC000 == 0xC000:
                     sgn = (h1 >> 10) & 1
                     i1 = ~(((h2 >> 13) & 1) ^ sgn) & 1
                     i2 = ~(((h2 >> 11) & 1) ^ sgn) & 1
                     off = (sgn << 24) | (i1 << 23) | (i2 << 22) | ((h1 & 0x3FF) << 12) | ((h2 & 0x7FF) << 1)
-                    pc = sec.addr + 2 * i + 4
+                    pc = sec.addr + pos + 4
                     if not h2 & 0x1000:  # BLX: to ARM code, word aligned
                         pc &= ~3
                     bump(b.import_at(pc + _signed(off, 25)))
         elif b.arch == "aarch64":
-            for i, (w,) in enumerate(struct.iter_unpack("<I", d[: len(d) - len(d) % 4])):
-                if w & 0xFC000000 == 0x94000000:
-                    bump(b.import_at(sec.addr + 4 * i + _signed((w & 0x3FFFFFF) << 2, 28)))
+            for pos, w in _scan(d, True, 0xFC000000, 0x94000000):
+                bump(b.import_at(sec.addr + pos + _signed((w & 0x3FFFFFF) << 2, 28)))
         elif b.arch in ("x86_64", "x86"):
             for m in re.finditer(rb"\xe8|\xff\x15", d):
                 pos = m.start()
