@@ -220,10 +220,13 @@ _USER_VAR = r"(?:user(?:name|_?id)?|usr|login(?:name)?|name|account|uname|admin)
 _VAR = r"[\"']?\$?\{?(?:_(?:GET|POST|REQUEST)\[[\"'])?(?P<var>[A-Za-z_][A-Za-z0-9_]*)[\"']?\]?\}?[\"']?"
 _LIT = r"(?P<q>[\"'])(?P<lit>[^\"'$`\n]{1,64})(?P=q)|(?P<bare>[^\s\"'$`\]\);|&]{1,64})"
 _CMP = r"(?:\s+(?:=|==|!=|-eq|-ne|eq|ne)\s+|\s*(?:===?|!==?|~=)\s*)"
+# In shell `=` inside [ ] compares and a bare word is a literal; elsewhere `=` assigns.
+_CMP_CODE = r"\s*(?:===?|!==?|~=)\s*"
+_QLIT = r"(?P<q>[\"'])(?P<lit>[^\"'$`\n]{1,64})(?P=q)"
 _VAR_LIT = re.compile(_VAR + _CMP + r"(?:" + _LIT + r")")
-_LIT_VAR = re.compile(
-    r"(?P<q>[\"'])(?P<lit>[^\"'$`\n]{1,64})(?P=q)" + _CMP + _VAR.replace("?P<var>", "?P<var2>")
-)
+_VAR_LIT_CODE = re.compile(_VAR + _CMP_CODE + _QLIT)
+_LIT_VAR = re.compile(_QLIT + _CMP + _VAR.replace("?P<var>", "?P<var2>"))
+_LIT_VAR_CODE = re.compile(_QLIT + _CMP_CODE + _VAR.replace("?P<var>", "?P<var2>"))
 _CASE_PARAM = re.compile(
     r"(?i)[*&?](?P<var>" + _PASS_VAR + "|" + _USER_VAR + r")=(?P<lit>[^&*)|\s\"']{1,64})\*?[)|]"
 )
@@ -275,16 +278,24 @@ def _var_kind(var: str) -> str | None:
     return None
 
 
+def _is_shell(entry: FileEntry, data: bytes) -> bool:
+    first = data[: data.find(b"\n")] if b"\n" in data else data[:128]
+    if first.startswith(b"#!"):
+        return bool(re.search(rb"\b(?:ba|da|a|k|z)?sh\b", first))
+    return entry.name.endswith((".sh", ".cgi")) or entry.path.startswith("/etc/init.d/")
+
+
 def _script_findings(entry: FileEntry, data: bytes) -> Iterator[Finding]:
     text = data.decode("latin-1")
+    shell = _is_shell(entry, data)
     hits: list[tuple[int, str, str, int]] = []  # offset, kind, literal, literal length
-    for m in _VAR_LIT.finditer(text):
+    for m in (_VAR_LIT if shell else _VAR_LIT_CODE).finditer(text):
         kind = _var_kind(m.group("var"))
-        lit = m.group("lit") if m.group("lit") is not None else m.group("bare")
-        start = m.start("lit") if m.group("lit") is not None else m.start("bare")
+        quoted = m.group("lit") is not None
+        lit = m.group("lit") if quoted else m.groupdict().get("bare")
         if kind and lit:
-            hits.append((start, kind, lit, len(lit)))
-    for m in _LIT_VAR.finditer(text):
+            hits.append((m.start("lit") if quoted else m.start("bare"), kind, lit, len(lit)))
+    for m in (_LIT_VAR if shell else _LIT_VAR_CODE).finditer(text):
         kind = _var_kind(m.group("var2"))
         if kind:
             hits.append((m.start("lit"), kind, m.group("lit"), len(m.group("lit"))))

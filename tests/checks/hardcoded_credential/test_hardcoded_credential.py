@@ -1,0 +1,217 @@
+"""hardcoded-credential on real compiled programs (x86-64, MIPS32 LE, ARM, Thumb) and scripts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from assay.checks.base import CheckContext
+from assay.checks.hardcoded_credential.check import CHECK, _password_like
+from assay.model import Finding
+
+TARGETS = ["x86_64", "mipsel", "arm", "thumb"]
+
+STRCMP_PAIR = r"""
+#include <stdio.h>
+#include <string.h>
+static int check_login(const char *user, const char *pass) {
+    return strcmp(user, "fieldtech") == 0 && strcmp(pass, "Zx9!kLm2q") == 0;
+}
+int main(int argc, char **argv) {
+    char user[64], pass[64];
+    if (argc > 1 && strcmp(argv[1], "--help") == 0) { puts("usage"); return 0; }
+    fputs("Login: ", stdout);
+    if (!fgets(user, sizeof user, stdin)) return 1;
+    user[strcspn(user, "\n")] = 0;
+    fputs("Password: ", stdout);
+    if (!fgets(pass, sizeof pass, stdin)) return 1;
+    pass[strcspn(pass, "\n")] = 0;
+    if (check_login(user, pass)) { puts("welcome"); return 0; }
+    puts("Login incorrect");
+    return 1;
+}
+"""
+
+# The password never appears whole in .rodata: two fragments are joined at run time.
+COMPOSED = r"""
+#include <stdio.h>
+#include <string.h>
+int main(void) {
+    char user[64], pass[64], secret[32];
+    fputs("Username: ", stdout);
+    if (!fgets(user, sizeof user, stdin)) return 1;
+    user[strcspn(user, "\n")] = 0;
+    fputs("Password: ", stdout);
+    if (!fgets(pass, sizeof pass, stdin)) return 1;
+    pass[strcspn(pass, "\n")] = 0;
+    strcpy(secret, "Qw7#");
+    strcat(secret, "pLx9z");
+    if (strcmp(user, "svcadmin") == 0 && strcmp(pass, secret) == 0) { puts("ok"); return 0; }
+    return 1;
+}
+"""
+
+# memcmp with a constant is inlined into integer compares: no strcmp call, no string to grep.
+INLINE = r"""
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+int main(void) {
+    char user[64] = {0}, pass[64] = {0};
+    write(1, "login: ", 7);
+    if (read(0, user, sizeof user - 1) <= 0) return 1;
+    write(1, "Password: ", 10);
+    if (read(0, pass, sizeof pass - 1) <= 0) return 1;
+    if (memcmp(user, "operator", 9) == 0 && memcmp(pass, "Kq4$vR8!m", 10) == 0) { puts("ok"); return 0; }
+    return 1;
+}
+"""
+
+# Compares in a password-handling program that are options, versions, hash prefixes, key types.
+KEYWORDS = r"""
+#include <stdio.h>
+#include <string.h>
+int main(int argc, char **argv) {
+    char line[128];
+    fputs("Password: ", stdout);
+    if (!fgets(line, sizeof line, stdin)) return 1;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--password-file") == 0) puts("file");
+        else if (strcmp(argv[i], "ssh-ed25519") == 0) puts("ed");
+        else if (strcmp(argv[i], "SSH-2.0") == 0) puts("v2");
+        else if (strncmp(argv[i], "$apr1$", 6) == 0) puts("apr");
+        else if (strcmp(argv[i], "x86_64") == 0) puts("arch");
+        else if (strcmp(argv[i], "kex-strict-c-v00@openssh.com") == 0) puts("kex");
+        else if (strcmp(argv[i], "verbose") == 0) puts("v");
+    }
+    return strcmp(line, "%s:%d") == 0;
+}
+"""
+
+
+def _run(ctx: CheckContext) -> list[Finding]:
+    return list(CHECK.run(ctx))
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_strcmp_pair_in_stripped_binary(target: str, compile_c: Callable[[str, str], bytes], context) -> None:
+    prog = compile_c(STRCMP_PAIR, target)
+    found = _run(context({"/usr/sbin/cli": prog}))
+    assert len(found) == 1, [f.title for f in found]
+    f = found[0]
+    assert f.category == "hardcoded-credential" and f.path == "/usr/sbin/cli"
+    assert f.details["user"] == "fieldtech" and f.details["password"] == "Zx9!kLm2q"
+    assert int(f.details["function"], 16) > 0
+    # each literal's evidence offset points at its bytes in the file
+    for ev in f.evidence:
+        lit = ev.details["literal"].encode()
+        assert prog[ev.offset : ev.offset + len(lit)] == lit
+        assert ev.sha256 and ev.path == "/usr/sbin/cli"
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_password_joined_from_two_fragments(target: str, compile_c, context) -> None:
+    prog = compile_c(COMPOSED, target)
+    assert b"Qw7#pLx9z" not in prog
+    found = _run(context({"/usr/bin/mgmt": prog}))
+    assert [(f.details["user"], f.details["password"]) for f in found] == [("svcadmin", "Qw7#pLx9z")]
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_inlined_memcmp_integer_compares(target: str, compile_c, context) -> None:
+    prog = compile_c(INLINE, target)
+    found = _run(context({"/usr/sbin/telnetd-vendor": prog}))
+    assert [(f.details["user"], f.details["password"]) for f in found] == [("operator", "Kq4$vR8!m")]
+    secret = [lit for lit in found[0].details["literals"] if lit["role"] == "password"][0]
+    assert secret["how"] in ("inline", "stack", "rodata")
+
+
+@pytest.mark.parametrize("target", ["x86_64", "mipsel"])
+def test_keywords_versions_and_options_are_not_credentials(target: str, compile_c, context) -> None:
+    assert _run(context({"/usr/bin/tool": compile_c(KEYWORDS, target)})) == []
+
+
+def test_no_login_context_no_finding(compile_c, context) -> None:
+    src = (
+        STRCMP_PAIR.replace("Login: ", "Name? ")
+        .replace("Password: ", "Next? ")
+        .replace("Login incorrect", "bad")
+    )
+    assert _run(context({"/usr/bin/quiz": compile_c(src, "x86_64")})) == []
+
+
+SCRIPTS = {
+    "/www/cgi-bin/service.cgi": (
+        "#!/bin/sh\n"
+        "user=$(echo \"$QUERY_STRING\" | sed -n 's/.*user=\\([^&]*\\).*/\\1/p')\n"
+        "pass=$(echo \"$QUERY_STRING\" | sed -n 's/.*pass=\\([^&]*\\).*/\\1/p')\n"
+        'if [ "$user" = "support" ] && [ "$pass" = "s3rv1ce#77" ]; then\n  cat /proc/meminfo\nfi\n',
+        ("support", "s3rv1ce#77"),
+    ),
+    "/usr/sbin/debug.sh": (
+        '#!/bin/sh\nif [ "$PASSWORD" == "xyz" ]; then\n  exec /bin/sh\nfi\n',
+        (None, "xyz"),
+    ),
+    "/www/cgi-bin/diag.cgi": (
+        '#!/bin/sh\ncase "$QUERY_STRING" in\n  *pass=Gh0st99*) /bin/sh -c "$CMD" ;;\nesac\n',
+        (None, "Gh0st99"),
+    ),
+    "/usr/lib/lua/luci/auth.lua": (
+        'local user = http.formvalue("username")\nlocal pass = http.formvalue("password")\n'
+        'if user == "maint" and pass == "M@int2020" then\n  grant()\nend\n',
+        ("maint", "M@int2020"),
+    ),
+    "/www/login.php": (
+        "<?php\nif ($_POST['password'] === 'Adm1n!2019') { $ok = 1; }\n?>\n",
+        (None, "Adm1n!2019"),
+    ),
+}
+
+
+@pytest.mark.parametrize("path", sorted(SCRIPTS))
+def test_scripts_comparing_input_with_literals(path: str, context) -> None:
+    text, (user, password) = SCRIPTS[path]
+    found = _run(context({path: text}))
+    assert [(f.path, f.details["user"], f.details["password"]) for f in found] == [(path, user, password)]
+    data = text.encode()
+    ev = found[0].evidence[-1]
+    assert data[ev.offset : ev.offset + ev.length].decode() == password
+    assert ev.line is not None and ev.line >= 2
+
+
+def test_scripts_without_hardcoded_secrets(context) -> None:
+    files = {
+        "/etc/init.d/passwd-check": (
+            '#!/bin/sh\n[ "$password" = "" ] && exit 1\n[ "$password" = "$confirm" ] || exit 1\n'
+            '[ "$auth" = "psk2" ] && echo wpa\nif [ "$PASSWORD_SET" = "yes" ]; then :; fi\n'
+        ),
+        "/www/cgi-bin/login.cgi": (
+            "#!/bin/sh\nuser=$(echo \"$QUERY_STRING\" | sed -n 's/.*user=\\([^&]*\\).*/\\1/p')\n"
+            'hash=$(grep "^$user:" /etc/webpasswd | cut -d: -f2)\n[ "$hash" = "$(echo -n "$pass" | md5sum)" ]\n'
+        ),
+    }
+    assert _run(context(files)) == []
+
+
+@pytest.mark.parametrize(
+    ("literal", "expected"),
+    [
+        ("Zx9!kLm2q", True),
+        ("r00t@dm1n", True),
+        ("Tech@2021!", True),
+        ("admin123x", True),
+        ("version12", False),  # a word with a numeric suffix: too weak a signal on its own
+        ("--help", False),
+        ("ssh-ed25519", False),
+        ("SSH-1.99-", False),
+        ("$apr1$", False),
+        ("option6:", False),
+        ("_BHRfS_M", False),
+        ("sk-ecdsa-sha2-nistp256@openssh.com", False),
+        ("/etc/passwd", False),
+        ("%s:%d", False),
+    ],
+)
+def test_password_likeness(literal: str, expected: bool) -> None:
+    assert _password_like(literal) is expected
