@@ -9,8 +9,8 @@ import struct
 import zlib
 from pathlib import Path
 
-import pyzstd
 import pytest
+import pyzstd
 from unpack_helpers import assert_metadata, mksquashfs, need, run
 
 
