@@ -61,7 +61,8 @@ def openssl_hash(flag: str, password: str, salt: str | None = None) -> str:
     cmd = ["openssl", "passwd", flag]
     if salt:
         cmd += ["-salt", salt]
-    out = subprocess.run([*cmd, password], check=True, capture_output=True, text=True)
+    # -stdin: a password such as token_urlsafe() output may start with "-" and read as an option.
+    out = subprocess.run([*cmd, "-stdin"], input=password + "\n", check=True, capture_output=True, text=True)
     return out.stdout.strip()
 
 
