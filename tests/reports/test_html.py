@@ -111,6 +111,23 @@ def test_components_vulnerabilities_compliance(rich_report: dict[str, Any]) -> N
     assert f'href="#finding-{fid}"' in cmp_
 
 
+def test_compliance_evidence_and_lab_note(rich_report: dict[str, Any]) -> None:
+    ev = dict(rich_report["findings"][0]["evidence"][0], finding=rich_report["findings"][0]["id"])
+    rich_report["compliance"][0]["evidence"] = [ev]
+    rich_report["compliance"][0]["lab"] = "Try the default password on every interface."
+    rich_report["compliance"][2]["lab"] = "never shown for a pass"
+    html = render(rich_report, "html")
+    cmp_ = html[html.index('id="compliance"') : html.index('id="file-browser"')]
+    assert "<summary>1 item</summary>" in cmp_
+    assert (
+        f'/etc/shadow:1 @0 <span class="muted" title="{ev["sha256"]}">{ev["sha256"][:12]}</span> - md5crypt'
+        in cmp_
+    )
+    assert f"<code>{ev['excerpt']}</code>" in cmp_
+    assert "live test: Try the default password on every interface." in cmp_
+    assert "never shown for a pass" not in cmp_
+
+
 def test_optional_sections_disappear(report_factory: Any) -> None:
     report = report_factory(compliance=False, vulnerabilities=False)
     html = render(report, "html")

@@ -171,3 +171,15 @@ def test_artifacts_carry_the_file_hashes(rich_report: dict[str, Any]) -> None:
                 assert art["hashes"]["sha-256"] == hashes[path]
     shadow = next(a for a in arts if a["location"]["uri"] == "etc/shadow")
     assert shadow["hashes"]["sha-256"] == rich_report["findings"][0]["evidence"][0]["sha256"]
+
+
+def test_compliance_failure_located_by_its_evidence(rich_report: dict[str, Any]) -> None:
+    passwd = next(f for f in rich_report["files"] if f["path"] == "/etc/passwd")
+    ev = {"path": "/etc/passwd", "sha256": passwd["sha256"], "offset": 0, "length": 4, "excerpt": "root"}
+    rich_report["compliance"][0]["evidence"] = [ev, dict(ev)]
+    run = to_sarif(rich_report)["runs"][0]
+    res = next(r for r in run["results"] if r["ruleId"].startswith("compliance/"))
+    assert len(res["locations"]) == 1  # the same spot twice is one location
+    phys = res["locations"][0]["physicalLocation"]
+    assert phys["artifactLocation"]["uri"] == "etc/passwd"
+    assert phys["region"] == {"byteOffset": 0, "byteLength": 4, "snippet": {"text": "root"}}

@@ -72,6 +72,16 @@ def _broken(report: dict[str, Any], change: Any) -> str:
         (lambda r: r["components"][0].update(paths=["bin/busybox"]), "components/0/paths/0", "'^/'"),
         (lambda r: r["compliance"][0].update(verdict="ok"), "compliance/0/verdict", "is not one of"),
         (lambda r: r["vulnerabilities"][0].pop("id"), "vulnerabilities/0", "'id' is a required property"),
+        (
+            lambda r: r["compliance"][0].update(evidence=[{"path": "/etc/shadow"}]),
+            "compliance/0/evidence/0",
+            "sha256",
+        ),
+        (
+            lambda r: r["compliance"][0].update(findings="x"),
+            "compliance/0/findings",
+            "is not of type 'array'",
+        ),
         (lambda r: r.update(schema="https://example.org/other"), "schema", "does not match"),
         (lambda r: r["image"].update(sha256="zz"), "image/sha256", "does not match"),
         (lambda r: r["files"][0].update(mode="rwxr-xr-x"), "files/0/mode", "does not match"),

@@ -281,7 +281,17 @@ def _compliance_result(
         "partialFingerprints": {"assayCompliance/v1": rid},
         "properties": {"verdict": "fail", "findings": clause.get("findings", [])},
     }
-    paths = sorted({by_id[i]["path"] for i in clause.get("findings", []) if i in by_id})
-    if paths:
-        result["locations"] = [_location(arts, p) for p in paths]
+    # Locate the failure where its evidence points; fall back to the paths of its findings.
+    seen: set[tuple[Any, Any]] = set()
+    locations = []
+    for ev in clause.get("evidence") or []:
+        key = (ev.get("path"), ev.get("offset")) if isinstance(ev, dict) else (None, None)
+        if isinstance(key[0], str) and key[0].startswith("/") and key not in seen:
+            seen.add(key)
+            locations.append(_location(arts, key[0], ev))
+    if not locations:
+        paths = sorted({by_id[i]["path"] for i in clause.get("findings", []) if i in by_id})
+        locations = [_location(arts, p) for p in paths]
+    if locations:
+        result["locations"] = locations
     return result
