@@ -59,6 +59,7 @@ def make_rootfs(root: Path, hello: Path) -> Path:
     (root / "usr/share/doc/readme.txt").write_text(README)
     shutil.copy(hello, root / "bin/hello")
     (root / "bin/hello").chmod(0o755)
+    shutil.copy(hello, root / "bin/busybox")  # stands in for the multi-call binary applets resolve to
     (root / "bin/sh").symlink_to("busybox")
     return root
 

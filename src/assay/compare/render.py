@@ -58,8 +58,10 @@ def _sec_lines(sec: dict[str, Any]) -> list[str]:
     s = sec["services"]
     for sign, rows in (("+", s["added"]), ("-", s["removed"])):
         for x in rows:
+            state = "" if x["enabled"] else ", not enabled"
             out.append(
-                f"  {sign} boot service {x['program']} ({x['kind']} {x['source']}:{x['line']}): {x['command']}"
+                f"  {sign} boot service {x['program']} ({x['origin']} {x['source']}:{x['line']}{state}): "
+                f"{x['command']}"
             )
     p = sec["ports"]
     for sign, rows in (("+", p["added"]), ("-", p["removed"])):
