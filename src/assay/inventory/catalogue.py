@@ -1,0 +1,141 @@
+"""The declarative component catalogue (signatures/components.toml), compiled once per process."""
+
+from __future__ import annotations
+
+import fnmatch
+import posixpath
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import yara  # type: ignore[import-not-found]
+
+# A dotted version as upstream projects print it: 1.35.0, 2.36, 1.0.2k, 4.2.8p15.
+_V = r"(?P<v>[0-9]+\.[0-9]+(?:\.[0-9]+){0,2}(?:[a-z](?![a-z])|p[0-9]+)?)"
+
+
+@dataclass(frozen=True)
+class Signature:
+    name: str
+    vendor: str
+    product: str
+    part: str
+    purl_type: str
+    files: tuple[str, ...]
+    packages: tuple[str, ...]
+    patterns: tuple[re.Pattern[bytes], ...]
+    hinted: tuple[re.Pattern[bytes], ...]
+    markers: tuple[bytes, ...]
+    filename_version: tuple[re.Pattern[str], ...]
+    version_form: str | None
+
+    def matches_file(self, path: str) -> bool:
+        base = posixpath.basename(path)
+        for glob in self.files:
+            target = path if "/" in glob else base
+            if fnmatch.fnmatchcase(target, glob):
+                return True
+        return False
+
+    def normalise(self, raw: str) -> str:
+        if self.version_form == "int-mmnnpp" and raw.isdigit() and len(raw) == 5:
+            return f"{int(raw[0])}.{int(raw[1:3])}.{int(raw[3:5])}"
+        return raw
+
+    def cpe(self, version: str | None) -> str:
+        return (
+            f"cpe:2.3:{self.part}:{self.vendor}:{self.product}:{cpe_escape(version) if version else '*'}"
+            ":*:*:*:*:*:*:*"
+        )
+
+    def purl(self, version: str | None) -> str:
+        return generic_purl(self.name, version)
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    signatures: tuple[Signature, ...]
+    rules: Any  # compiled yara rules over every signature's unhinted patterns
+    # yara string identifier -> (signature index, pattern index)
+    rule_map: dict[str, tuple[int, int]]
+
+    def by_name(self, name: str) -> Signature | None:
+        for sig in self.signatures:
+            if sig.name == name:
+                return sig
+        return None
+
+    def by_package(self, package: str) -> Signature | None:
+        for sig in self.signatures:
+            if package in sig.packages:
+                return sig
+        return None
+
+    def hinted_for(self, path: str) -> list[Signature]:
+        return [s for s in self.signatures if s.files and s.matches_file(path)]
+
+
+def cpe_escape(value: str) -> str:
+    # CPE 2.3 formatted strings escape every character outside [A-Za-z0-9._-].
+    return "".join(c if c.isalnum() or c in "._-" else "\\" + c for c in value)
+
+
+def generic_purl(name: str, version: str | None) -> str:
+    from packageurl import PackageURL
+
+    return str(PackageURL(type="generic", name=name, version=version))
+
+
+def _to_yara(regex: str) -> str:
+    # yara's regex dialect has no named or non-capturing groups; '/' delimits the string.
+    out = regex.replace("(?![a-z])", "").replace("(?P<v>", "(").replace("(?:", "(")
+    out = re.sub(r"(?<!\\)/", r"\\/", out)
+    # Nor mixed greedy/lazy quantifiers: yara only locates a match, Python re extracts it.
+    out = re.sub(r"([}*+])\?", r"\1", out)
+    return out
+
+
+def _compile(entry: dict[str, Any]) -> Signature:
+    def expand(p: str) -> str:
+        return p.replace("{V}", _V)
+
+    return Signature(
+        name=entry["name"],
+        vendor=entry.get("vendor", entry["name"]),
+        product=entry.get("product", entry["name"]),
+        part=entry.get("part", "a"),
+        purl_type=entry.get("purl_type", "generic"),
+        files=tuple(entry.get("files", ())),
+        packages=tuple(entry.get("packages", ())),
+        patterns=tuple(re.compile(expand(p).encode("latin-1"), re.S) for p in entry.get("patterns", ())),
+        hinted=tuple(re.compile(expand(p).encode("latin-1"), re.S) for p in entry.get("hinted", ())),
+        markers=tuple(m.encode() for m in entry.get("markers", ())),
+        filename_version=tuple(re.compile(p) for p in entry.get("filename_version", ())),
+        version_form=entry.get("version_form"),
+    )
+
+
+@lru_cache(maxsize=1)
+def load_catalogue() -> Catalogue:
+    """Parse and compile the catalogue; cached because it never changes within a process."""
+    text = resources.files("assay.inventory").joinpath("signatures/components.toml").read_text("utf-8")
+    entries = tomllib.loads(text)["component"]
+    sigs = tuple(_compile(e) for e in entries)
+    rule_map: dict[str, tuple[int, int]] = {}
+    strings: list[str] = []
+    for si, entry in enumerate(entries):
+        for pi, raw in enumerate(entry.get("patterns", ())):
+            ident = f"$c{si}_{pi}"
+            rule_map[ident] = (si, pi)
+            strings.append(f"{ident} = /{_to_yara(raw.replace('{V}', _V))}/")
+    # One rule with many strings compiles ~100x faster than one rule per string.
+    rules = yara.compile(
+        source="rule inventory { strings: " + " ".join(strings) + " condition: any of them }"
+    )
+    return Catalogue(sigs, rules, rule_map)
+
+
+__all__ = ["Catalogue", "Signature", "cpe_escape", "generic_purl", "load_catalogue"]
