@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import struct
+import subprocess
+import sys
 import zlib
 from pathlib import Path
 
@@ -98,6 +100,27 @@ def test_unblob_fallback_for_a_format_without_handler(tmp_path: Path, do_unpack)
     fs = result.roots[0]
     assert not fs.metadata_exact and fs.looks_like_root
     assert (fs.host_root / "etc/passwd").is_file()
+
+
+def test_unblob_fallback_where_the_start_method_is_already_fixed(tmp_path: Path) -> None:
+    """unblob fixes the start method at import; a worker that fixed its own must still scan."""
+    need("7z")
+    root = make_tree(tmp_path / "t")
+    img = tmp_path / "fw.7z"
+    run("7z", "a", "-bd", img, "etc", "bin", "usr", cwd=root)
+    code = (
+        "import multiprocessing as mp, sys; from pathlib import Path; mp.set_start_method('spawn');"
+        "from assay.unpack import unpack; r = unpack(Path(sys.argv[1]), Path(sys.argv[2]));"
+        "print(r.layers[0].handler, sorted(r.roots[0].entries)[:3])"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(img), str(tmp_path / "w")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("unblob ['/', '/bin', '/bin/busybox']"), proc.stdout
 
 
 def _one_line(proc, code: int, *words: str) -> None:

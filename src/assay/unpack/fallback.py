@@ -14,6 +14,7 @@ owners, so these trees are marked metadata_exact=False.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -33,11 +34,9 @@ class FallbackError(Exception):
 
 
 def unblob_available() -> bool:
-    try:
-        import unblob.processing  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    # Never import unblob here: its import calls multiprocessing.set_start_method("fork"),
+    # which raises once the process (a pytest-xdist, service or Dask worker) fixed its own.
+    return importlib.util.find_spec("unblob") is not None
 
 
 def run_unblob(blob: Path, outdir: Path, ctx: HandlerContext, what: str) -> ExtractedFS | None:
