@@ -15,12 +15,14 @@ import bisect
 import io
 import re
 import struct
+import typing
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import capstone as cs
 from elftools.common.exceptions import ELFError
+from elftools.elf.dynamic import DynamicSection
 from elftools.elf.elffile import ELFFile
 
 COMPARE_FUNCTIONS = frozenset(
@@ -34,6 +36,8 @@ _CHK = {
     "__memcpy_chk": "memcpy",
     "__strcat_chk": "strcat",
 }
+
+Endian = typing.Literal["little", "big"]
 
 # A value the tracker knows: an int (constant or address), or a tagged tuple:
 # ("imp", name) an imported symbol; ("sp", off) a stack address;
@@ -318,7 +322,7 @@ def _load(data: bytes, code: bool = True) -> ElfBinary:
                 defined[sym.value] = sym.name
     dynamic: dict[str, int] = {}
     for sec in elf.iter_sections():
-        if sec["sh_type"] == "SHT_DYNAMIC":
+        if isinstance(sec, DynamicSection):
             for tag in sec.iter_tags():
                 dynamic[str(tag.entry.d_tag)] = tag.entry.d_val
     slot_imports: dict[int, str] = {}
@@ -447,7 +451,7 @@ def _scan(d: bytes, little: bool, mask: int, value: int, size: int = 4) -> Itera
                 parts.append(b"[" + b"".join(b"\\x%02x" % c for c in range(256) if c & mb == vb) + b"]")
         rx = re.compile(b"(?s)(?=" + b"".join(parts) + b")")
         _SCANS[key] = rx
-    order = "little" if little else "big"
+    order: Endian = "little" if little else "big"
     for m in rx.finditer(d):
         pos = m.start()
         if pos % size == 0 and pos + size <= len(d):
@@ -457,7 +461,7 @@ def _scan(d: bytes, little: bool, mask: int, value: int, size: int = 4) -> Itera
 def _mips_prologues(b: ElfBinary) -> list[int]:
     """PIC functions open with `lui $gp, hi; addiu $gp, $gp, lo; addu $gp, $gp, $t9`."""
     out = []
-    order = "little" if b.little else "big"
+    order: Endian = "little" if b.little else "big"
     for s in b.text_sections():
         d = b.data[s.offset : s.offset + s.size]
         for pos, _w in _scan(d, b.little, 0xFFFF0000, 0x3C1C0000):
@@ -546,7 +550,9 @@ def _imm(text: str) -> int | None:
 
 
 def _split_ops(ops: str) -> list[str]:
-    out, depth, cur = [], 0, []
+    out: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for ch in ops:
         if ch in "[(":
             depth += 1
@@ -575,7 +581,7 @@ class _Tracker:
         self.arch = b.arch
         self.thumb = thumb
         self.mask = (1 << b.bits) - 1
-        self.endian = "little" if b.little else "big"
+        self.endian: Endian = "little" if b.little else "big"
         mode: int
         if b.arch == "mips":
             mode = cs.CS_MODE_MIPS32 if b.bits == 32 else cs.CS_MODE_MIPS64
@@ -1533,14 +1539,14 @@ def call_counts(b: ElfBinary) -> dict[str, int]:
             if b.gp is not None:
                 for _pos, w in _scan(d, b.little, 0xFFFF0000, 0x8F990000):  # lw $t9, off($gp)
                     bump(b.slot_imports.get(b.gp + _signed(w & 0xFFFF, 16)))
-            for pos, w in _scan(d, b.little, 0xFC000000, 0x0C000000):  # jal
+            for pos, w in _scan(d, b.little, 0xF8000000, 0x08000000):  # jal, and j as a tail call
                 pc = sec.addr + pos
                 bump(b.import_at(((pc + 4) & 0xF0000000) | ((w & 0x3FFFFFF) << 2)))
         if b.arch == "arm":
-            for pos, w in _scan(d, b.little, 0x0F000000, 0x0B000000):
+            for pos, w in _scan(d, b.little, 0x0E000000, 0x0A000000):  # bl, and b as a tail call
                 if w >> 28 != 0xF:
                     bump(b.import_at(sec.addr + pos + 8 + _signed((w & 0xFFFFFF) << 2, 26)))
-            order = "little" if b.little else "big"
+            order: Endian = "little" if b.little else "big"
             for pos, h1 in _scan(d, b.little, 0xF800, 0xF000, 2):
                 h2 = int.from_bytes(d[pos + 2 : pos + 4], order)
                 if h2 & 0xC000 == 0xC000:
@@ -1553,10 +1559,10 @@ def call_counts(b: ElfBinary) -> dict[str, int]:
                         pc &= ~3
                     bump(b.import_at(pc + _signed(off, 25)))
         elif b.arch == "aarch64":
-            for pos, w in _scan(d, True, 0xFC000000, 0x94000000):
+            for pos, w in _scan(d, True, 0x7C000000, 0x14000000):  # bl, and b as a tail call
                 bump(b.import_at(sec.addr + pos + _signed((w & 0x3FFFFFF) << 2, 28)))
         elif b.arch in ("x86_64", "x86"):
-            for m in re.finditer(rb"\xe8|\xff\x15", d):
+            for m in re.finditer(rb"[\xe8\xe9]|\xff[\x15\x25]", d):  # call/jmp rel32, call/jmp [rip+disp]
                 pos = m.start()
                 n = len(m.group())
                 if pos + n + 4 > len(d):

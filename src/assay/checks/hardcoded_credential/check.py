@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
 from assay.analysis.binary import (
     COMPARE_FUNCTIONS,
@@ -118,15 +119,15 @@ def _binary_findings(entry: FileEntry, data: bytes, b: ElfBinary) -> Iterator[Fi
         only=sites,
     )
     for fn in facts:
-        sites = sorted(fn.compares, key=lambda c: c.address)
-        texts = [c.literal.text.decode("latin-1") for c in sites]
+        compares = sorted(fn.compares, key=lambda c: c.address)
+        texts = [c.literal.text.decode("latin-1") for c in compares]
         secrets = [i for i, t in enumerate(texts) if _password_like(t)]
         if not secrets:
             continue
         used: set[int] = set()
         for i in secrets:
             user_i = _pick_user(texts, i, used)
-            pair = [sites[user_i], sites[i]] if user_i is not None else [sites[i]]
+            pair = [compares[user_i], compares[i]] if user_i is not None else [compares[i]]
             used.update({i} | ({user_i} if user_i is not None else set()))
             yield _binary_finding(entry, data, b, fn, pair, user_i is not None)
 
@@ -150,7 +151,7 @@ def _binary_finding(
     for site in pair:
         lit = site.literal
         role = "user" if has_user and site is pair[0] else "password"
-        info = {
+        info: dict[str, Any] = {
             "role": role,
             "literal": lit.text.decode("latin-1"),
             "how": lit.how,

@@ -176,7 +176,7 @@ def _pem_key(m: re.Match[bytes]) -> KeyInfo | None:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                key = serialization.load_ssh_private_key(block, password=None)
+                key: Any = serialization.load_ssh_private_key(block, password=None)
             return _from_private(key, fmt, off, length)
         except (ValueError, TypeError, UnsupportedAlgorithm):
             return KeyInfo(pub[0], pub[1], fmt, off, length, True, pub[2])
@@ -246,7 +246,7 @@ def _dropbear_key(data: bytes) -> KeyInfo | None:
         name, pos = _read_string(data, 0)
         if name not in _DROPBEAR_TYPES:
             return None
-        fields = []
+        fields: list[bytes] = []
         while pos < len(data) and len(fields) < 6:
             f, pos = _read_string(data, pos)
             fields.append(f)

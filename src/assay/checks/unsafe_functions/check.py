@@ -68,7 +68,7 @@ def run(ctx: CheckContext) -> Iterator[Finding]:
         full = load_elf(data)
         sites = call_counts(full) if full is not None else {}
         counts = {n: {"kind": UNSAFE[n], "call_sites": sites.get(n, 0)} for n in used}
-        total = sum(c["call_sites"] for c in counts.values())
+        total = sum(sites.get(n, 0) for n in used)
         shown = ", ".join(f"{n} ({counts[n]['call_sites']})" for n in used[:6])
         yield CHECK.finding(
             entry.path,
