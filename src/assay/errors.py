@@ -44,3 +44,10 @@ class VerificationFailed(AssayError):
 class DatabaseError(AssayError):
     exit_code = 8
     kind = "database error"
+
+
+class NetworkError(AssayError):
+    """A download failed: offline, refused, timed out, or an HTTP error."""
+
+    exit_code = 9
+    kind = "network error"
