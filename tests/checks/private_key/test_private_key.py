@@ -197,3 +197,74 @@ def test_leaked_vendor_key_is_named_and_critical(tmp_path: Path, monkeypatch: py
     assert named[0].severity == Severity.CRITICAL
     assert named[0].details["leaked"]["name"] == "acme-router-2014"
     assert "acme-router-2014" in named[0].title
+
+
+def _program_with(tmp_path: Path, payload: bytes) -> bytes:
+    """A real ELF (the host's /bin/true) with payload appended to its data."""
+    return Path("/bin/true").read_bytes() + b"\0" * 16 + payload + b"\0" * 16
+
+
+def test_published_test_keys_in_a_program_are_test_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # openssl still makes 512-bit keys, as old benchmarks embed them; cryptography refuses to
+    bench = [
+        serialization.load_pem_private_key(_openssl("genrsa", "-traditional", "512"), None),
+        rsa.generate_private_key(public_exponent=65537, key_size=2048),
+    ]
+    ders = [
+        k.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+        for k in bench
+    ]
+    published = {}
+    for i, der in enumerate(ders):
+        parsed = next(private_keys(der))
+        published[parsed.ssh_fingerprint or ""] = {"name": f"bench-rsa-{i}"}
+    monkeypatch.setattr("assay.checks.private_key.check.published_test_keys", lambda: published)
+    files = {
+        "/usr/bin/speedtest": _program_with(tmp_path, b"\0\0".join(ders)),
+        "/etc/ssl/device.der": ders[1],  # a published key used as the device's own key
+    }
+    found = {f.path: f for f in _run(tmp_path, files)}
+    program = found["/usr/bin/speedtest"]
+    assert program.category == "test-data" and program.severity == Severity.INFO
+    assert program.details["published_test_keys"] == ["bench-rsa-0", "bench-rsa-1"]
+    assert [e.offset for e in program.evidence] == [files["/usr/bin/speedtest"].index(d) for d in ders]
+    device = found["/etc/ssl/device.der"]
+    assert device.category == "private-key" and device.severity == Severity.CRITICAL
+    assert device.details["published_test_key"] == "bench-rsa-1"
+
+
+def test_unknown_key_in_a_program_is_still_a_private_key(tmp_path: Path) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=4096)
+    der = key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    found = _run(tmp_path, {"/usr/sbin/cloudd": _program_with(tmp_path, der)})
+    assert [(f.category, f.details["bits"], f.details["format"]) for f in found] == [
+        ("private-key", 4096, "DER PKCS#8")
+    ]
+
+
+def test_shipped_test_key_list_covers_openssl_speed() -> None:
+    from assay.checks.private_key.keys import published_test_keys
+
+    names = {r["name"] for r in published_test_keys().values()}
+    assert {f"openssl-speed-rsa{b}" for b in (512, 1024, 2048, 3072, 4096, 7680, 15360)} <= names
+
+
+def test_der_with_inconsistent_modulus_is_not_a_key() -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    der = bytearray(
+        key.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+    )
+    der[20] ^= 0x01  # a flipped modulus bit: p*q no longer equals n
+    assert list(private_keys(b"\0" * 8 + bytes(der))) == []

@@ -10,7 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from assay.checks.base import Check, CheckContext, evidence_at
-from assay.checks.private_key.keys import leaked_keys, private_keys, quick_filter
+from assay.checks.private_key.keys import (
+    KeyInfo,
+    leaked_keys,
+    private_keys,
+    published_test_keys,
+    quick_filter,
+)
+from assay.index import FileEntry
 from assay.model import Finding, Severity
 
 _MAX_FILE = 64 << 20
@@ -19,42 +26,87 @@ _EXCERPT = 64  # bytes of the key shown as evidence: its marker, never the whole
 
 def run(ctx: CheckContext) -> Iterator[Finding]:
     leaked = leaked_keys()
+    published = published_test_keys()
     for entry in ctx.index.files():
         if entry.size <= 0 or entry.size > _MAX_FILE:
             continue
         data = ctx.index.read(entry)
         if not quick_filter(data):
             continue
+        test_data: list[tuple[KeyInfo, dict[str, str]]] = []
         for key in private_keys(data):
-            details = key.to_details()
-            details["length"] = key.length
-            match = leaked.get(key.ssh_fingerprint or "") or leaked.get(key.spki_sha256 or "")
-            severity = Severity.HIGH
-            title = f"Private key ({key.describe()}) in {entry.path}"
-            refs: list[str] = []
-            if match:
-                severity = Severity.CRITICAL
-                details["leaked"] = {"name": match["name"], "user": match.get("user", "")}
-                title = f"Publicly leaked private key '{match['name']}' ({key.describe()}) in {entry.path}"
-                refs.append("https://github.com/rapid7/ssh-badkeys")
-            where = "inside an executable's data" if entry.elf is not None else "in a file"
-            yield CHECK.finding(
-                entry.path,
-                title,
-                [
-                    evidence_at(
-                        entry,
-                        data,
-                        key.offset,
-                        min(key.length, _EXCERPT),
-                        note=f"start of the key ({key.length} bytes) {where}",
-                        details=details,
-                    )
-                ],
-                severity=severity,
-                references=refs,
+            test = published.get(key.ssh_fingerprint or "") or published.get(key.spki_sha256 or "")
+            if test and entry.elf is not None:
+                # A benchmark's key compiled into the benchmark (openssl speed) is its test data.
+                test_data.append((key, test))
+                continue
+            yield _key_finding(entry, data, key, leaked, test)
+        if test_data:
+            yield _test_data_finding(entry, data, test_data)
+
+
+def _key_finding(
+    entry: FileEntry,
+    data: bytes,
+    key: KeyInfo,
+    leaked: dict[str, dict[str, str]],
+    test: dict[str, str] | None,
+) -> Finding:
+    details = key.to_details()
+    details["length"] = key.length
+    match = leaked.get(key.ssh_fingerprint or "") or leaked.get(key.spki_sha256 or "")
+    severity = Severity.HIGH
+    title = f"Private key ({key.describe()}) in {entry.path}"
+    refs: list[str] = []
+    if match:
+        severity = Severity.CRITICAL
+        details["leaked"] = {"name": match["name"], "user": match.get("user", "")}
+        title = f"Publicly leaked private key '{match['name']}' ({key.describe()}) in {entry.path}"
+        refs.append("https://github.com/rapid7/ssh-badkeys")
+    elif test:
+        severity = Severity.CRITICAL
+        details["published_test_key"] = test["name"]
+        title = f"Published test key '{test['name']}' ({key.describe()}) used in {entry.path}"
+    where = "inside an executable's data" if entry.elf is not None else "in a file"
+    return CHECK.finding(
+        entry.path,
+        title,
+        [
+            evidence_at(
+                entry,
+                data,
+                key.offset,
+                min(key.length, _EXCERPT),
+                note=f"start of the key ({key.length} bytes) {where}",
                 details=details,
             )
+        ],
+        severity=severity,
+        references=refs,
+        details=details,
+    )
+
+
+def _test_data_finding(entry: FileEntry, data: bytes, keys: list[tuple[KeyInfo, dict[str, str]]]) -> Finding:
+    names = [test["name"] for _key, test in keys]
+    return CHECK.finding(
+        entry.path,
+        f"{len(keys)} published test key(s) compiled into {entry.name} as test data",
+        [
+            evidence_at(
+                entry,
+                data,
+                key.offset,
+                min(key.length, _EXCERPT),
+                note=f"published test key {test['name']}",
+                details={**key.to_details(), "published_test_key": test["name"]},
+            )
+            for key, test in keys
+        ],
+        severity=Severity.INFO,
+        category="test-data",
+        details={"published_test_keys": names},
+    )
 
 
 CHECK = Check(
@@ -75,7 +127,9 @@ CHECK = Check(
         "https://www.3gpp.org/ftp/Specs/archive/33_series/33.117/",
     ),
     false_positives=(
-        "Test or example keys shipped with libraries' documentation; keys a device regenerates on first "
-        "boot but that the vendor left in the image anyway (still worth removing)."
+        "Published benchmark keys inside a program (OpenSSL's `openssl speed` RSA keys, listed in "
+        "test-keys.json) are reported as info with category test-data instead. Other test or example "
+        "keys shipped with libraries; keys a device regenerates on first boot but that the vendor left "
+        "in the image anyway (still worth removing)."
     ),
 )

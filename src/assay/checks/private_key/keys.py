@@ -40,8 +40,7 @@ _DROPBEAR_TYPES = (
 # DER private keys: PKCS#1 RSA (SEQUENCE, INTEGER 0, INTEGER modulus), SEC1 EC (INTEGER 1, OCTET STRING),
 # PKCS#8 (INTEGER 0, AlgorithmIdentifier SEQUENCE).
 _DER = re.compile(
-    rb"\x30\x82..\x02\x01\x00\x02\x82"
-    rb"|\x30\x82..\x02\x01\x00\x02\x81"
+    rb"\x30\x82..\x02\x01\x00\x02(?:\x82|\x81|\x41)"
     rb"|\x30[\x77\x81\x82].{0,2}\x02\x01\x01\x04[\x20\x30\x42]"
     rb"|\x30\x82..\x02\x01\x00\x30[\x0d\x05\x13\x08]\x06",
     re.DOTALL,
@@ -176,7 +175,9 @@ def _pem_key(m: re.Match[bytes]) -> KeyInfo | None:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                key: Any = serialization.load_ssh_private_key(block, password=None)
+                key: Any = serialization.load_ssh_private_key(
+                    block, password=None, unsafe_skip_rsa_key_validation=True
+                )
             return _from_private(key, fmt, off, length)
         except (ValueError, TypeError, UnsupportedAlgorithm):
             return KeyInfo(pub[0], pub[1], fmt, off, length, True, pub[2])
@@ -188,7 +189,7 @@ def _pem_key(m: re.Match[bytes]) -> KeyInfo | None:
         )
         return KeyInfo(kind, None, fmt, off, length, True)
     try:
-        key = serialization.load_pem_private_key(block, password=None)
+        key = serialization.load_pem_private_key(block, password=None, unsafe_skip_rsa_key_validation=True)
     except (ValueError, TypeError, UnsupportedAlgorithm):
         return None
     return _from_private(key, fmt, off, length)
@@ -206,9 +207,14 @@ def _der_key(data: bytes, m: re.Match[bytes]) -> KeyInfo | None:
     if len(der) != total:
         return None
     try:
-        key = serialization.load_der_private_key(der, password=None)
+        key = serialization.load_der_private_key(der, password=None, unsafe_skip_rsa_key_validation=True)
     except (ValueError, TypeError, UnsupportedAlgorithm):
         return None
+    if isinstance(key, rsa.RSAPrivateKey):
+        # Validation is skipped (primality tests take minutes on large keys); n = p*q is cheap.
+        numbers = key.private_numbers()
+        if numbers.p * numbers.q != numbers.public_numbers.n:
+            return None
     label = "DER PKCS#8" if der[4:7] == b"\x02\x01\x00" and der[7] == 0x30 else "DER"
     return _from_private(key, label, start, total)
 
@@ -287,12 +293,12 @@ def quick_filter(data: bytes) -> bool:
 
 def private_keys(data: bytes) -> Iterator[KeyInfo]:
     """Every parseable private key in data, in file order. Markers without a key body yield nothing."""
-    seen: set[int] = set()
+    spans: list[tuple[int, int]] = []  # keys found so far: a PKCS#8 key wraps a PKCS#1 one
     if b"PRIVATE KEY-----" in data:
         for m in _PEM.finditer(data):
             k = _pem_key(m)
             if k is not None:
-                seen.update(range(k.offset, k.offset + k.length))
+                spans.append((k.offset, k.offset + k.length))
                 yield k
     if b"PuTTY-User-Key-File-" in data:
         for m in _PUTTY.finditer(data):
@@ -305,10 +311,11 @@ def private_keys(data: bytes) -> Iterator[KeyInfo]:
             yield k
             return
     for m in _DER.finditer(data):
-        if m.start() in seen:
+        if any(a <= m.start() < b for a, b in spans):
             continue
         k = _der_key(data, m)
         if k is not None:
+            spans.append((k.offset, k.offset + k.length))
             yield k
 
 
@@ -347,16 +354,29 @@ def ssh_public_keys(data: bytes) -> Iterator[PublicKey]:
 
 
 @lru_cache(maxsize=1)
-def leaked_keys() -> dict[str, dict[str, str]]:
-    """Fingerprint -> record of publicly leaked vendor keys (shipped data, fingerprints only)."""
-    ref = resources.files("assay").joinpath("data/leaked-keys/leaked-keys.json")
+def published_test_keys() -> dict[str, dict[str, str]]:
+    """Fingerprint -> record of private keys published in open-source test and benchmark code."""
+    ref = resources.files("assay").joinpath("checks/private_key/test-keys.json")
     try:
-        records = json.loads(ref.read_text())["keys"]
+        return _by_fingerprint(json.loads(ref.read_text())["keys"])
     except (OSError, ValueError, KeyError):
         return {}
+
+
+def _by_fingerprint(records: list[dict[str, str]]) -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, str]] = {}
     for r in records:
         for k in ("ssh_fingerprint", "spki_sha256"):
             if r.get(k):
                 out[r[k]] = r
     return out
+
+
+@lru_cache(maxsize=1)
+def leaked_keys() -> dict[str, dict[str, str]]:
+    """Fingerprint -> record of publicly leaked vendor keys (shipped data, fingerprints only)."""
+    ref = resources.files("assay").joinpath("data/leaked-keys/leaked-keys.json")
+    try:
+        return _by_fingerprint(json.loads(ref.read_text())["keys"])
+    except (OSError, ValueError, KeyError):
+        return {}
