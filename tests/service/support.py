@@ -44,10 +44,21 @@ def build_image(dest: Path, files: dict[str, str | bytes], modes: dict[str, int]
     return dest
 
 
-def router_image(dest: Path, *, marker: str = "", password_hash: str = "", telnet: bool = True) -> Path:
+def router_image(
+    dest: Path,
+    *,
+    marker: str = "",
+    password_hash: str = "",
+    telnet: bool = True,
+    packages: dict[str, str] | None = None,
+) -> Path:
     """A small router rootfs with findings: telnetd handing out a shell at boot, a password
-    compared in a CGI script (an XSS payload, so evidence must render as text), and a shadow
-    entry. marker makes images with otherwise equal content differ."""
+    compared in a CGI script (an XSS payload, so evidence must render as text), a shadow entry,
+    and an opkg database for the SBOM. marker makes images with otherwise equal content differ."""
+    pkgs = {"busybox": "1.31.1-1", "dropbear": "2019.78-2"} if packages is None else packages
+    status = "".join(
+        f"Package: {n}\nVersion: {v}\nStatus: install user installed\n\n" for n, v in pkgs.items()
+    )
     return build_image(
         dest,
         {
@@ -56,6 +67,7 @@ def router_image(dest: Path, *, marker: str = "", password_hash: str = "", telne
             "/etc/init.d/rcS": "#!/bin/sh\nmount -a\n" + ("telnetd -l /bin/sh -p 23\n" if telnet else ""),
             "/www/cgi-bin/login.cgi": f'#!/bin/sh\nif [ "$PASS" = "{XSS}" ]; then echo ok; fi\n',
             "/etc/banner": f"Router firmware {marker}\n",
+            "/usr/lib/opkg/status": status,
         },
         modes={"/etc/init.d/rcS": 0o755, "/www/cgi-bin/login.cgi": 0o755, "/etc/shadow": 0o600},
     )

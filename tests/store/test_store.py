@@ -125,6 +125,25 @@ def test_recovery_requeues_then_fails(database_url: str) -> None:
     store.close()
 
 
+def test_recorded_results_are_never_left_running(database_url: str) -> None:
+    store = Store(database_url)
+    image = store.add_image("c" * 64, "c.bin", 1, location="/corpus/c.bin")
+    started = utcnow() - timedelta(seconds=5)
+    rep = report([finding("remote-shell", "/etc/init.d/rcS")], [{"name": "busybox", "version": "1.0"}])
+    done = store.record_result(image, report=rep, error=None, started_at=started, worker_id="dask:h")
+    failed = store.record_result(image, report=None, error="timed out", started_at=started, worker_id="x")
+    assert store.count_scans("running") == 0 and store.count_scans("queued") == 0
+    scan = store.get_scan(done)
+    assert scan is not None and scan.status == "done" and scan.source == "corpus"
+    assert store.report(done) == rep and [f["path"] for f in store.findings(done)] == ["/etc/init.d/rcS"]
+    assert store.components(done) == rep["components"]
+    assert store.done_scan_for("c" * 64).id == done  # type: ignore[union-attr]
+    scan = store.get_scan(failed)
+    assert scan is not None and scan.status == "failed" and scan.error == "timed out"
+    assert scan.finished_at is not None and store.report(failed) is None
+    store.close()
+
+
 def test_tokens(database_url: str) -> None:
     store = Store(database_url)
     plain, tid = store.create_token("alice")

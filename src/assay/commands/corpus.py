@@ -74,6 +74,14 @@ def _print_groups(groups: list[dict[str, Any]], what: str, as_json: bool) -> Non
         console.print(table)
 
 
+def _short_path(path: Path, source: Path) -> str:
+    base = source if source.is_dir() else source.parent
+    try:
+        return str(path.relative_to(base.resolve()))
+    except ValueError:
+        return str(path)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(query_app, name="query")
 
@@ -98,11 +106,22 @@ def register(app: typer.Typer) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         from assay.corpus import collect_images, plan, run
+        from assay.corpus.run import connect_dask
 
         err = Console(stderr=True)
+        images = collect_images(source, glob)
+        client = connect_dask(dask) if dask else None
         store = _store()
-        items = plan(store, collect_images(source, glob), rescan=rescan)
+        items = plan(store, images, rescan=rescan)
         todo = sum(1 for i in items if i.status == "pending")
+        skipped = len(items) - todo
+        if skipped and not as_json:
+            err.print(
+                f"{skipped} of {len(items)} images skipped (already scanned, duplicate or unreadable);"
+                f" {todo} to scan",
+                markup=False,
+            )
+        live = err.is_terminal and not as_json
         with Progress(
             TextColumn("[bold]scanning"),
             BarColumn(),
@@ -110,14 +129,36 @@ def register(app: typer.Typer) -> None:
             TimeElapsedColumn(),
             TextColumn("{task.description}"),
             console=err,
-            disable=as_json,
+            disable=not live,
         ) as bar:
             task = bar.add_task("", total=todo)
+            finished = 0
 
             def advance(item: Any) -> None:
+                nonlocal finished
+                finished += 1
                 bar.update(task, advance=1, description=f"{item.path.name}: {item.status}")
+                if not live and not as_json:
+                    # Logs and CI get one line per image instead of a redrawn bar.
+                    note = f": {item.error}" if item.error else ""
+                    err.print(
+                        f"[{finished}/{todo}] {_short_path(item.path, source)} {item.status}"
+                        f" ({item.seconds:.1f} s){note}",
+                        markup=False,
+                        highlight=False,
+                        soft_wrap=True,
+                    )
 
-            run(store, items, workers=workers, timeout=timeout, dask=dask, on_result=advance)
+            try:
+                run(store, items, workers=workers, timeout=timeout, dask=client, on_result=advance)
+            except KeyboardInterrupt:
+                err.print(
+                    f"interrupted: {finished} of {todo} results recorded; run again to resume", markup=False
+                )
+                raise
+            finally:
+                if client is not None:
+                    client.close()
         store.close()
         if as_json:
             _print_json([i.to_dict() for i in items])
@@ -128,7 +169,7 @@ def register(app: typer.Typer) -> None:
         for i in items:
             sev = i.summary.get("by_severity") or {}
             table.add_row(
-                str(i.path),
+                _short_path(i.path, source),
                 i.status,
                 str(i.summary.get("findings", "")),
                 "/".join(str(sev.get(s, 0)) for s in ("critical", "high", "medium", "low")) if sev else "",

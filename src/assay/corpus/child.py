@@ -1,38 +1,58 @@
 """Runs one scan in its own process so the parent can kill it on timeout.
 
 Usage: python -m assay.corpus.child IMAGE OUT.json
-Progress goes to stdout as lines prefixed with PROGRESS_MARK; an AssayError is one line on
+Progress goes to stdout as lines prefixed with runner.PROGRESS_MARK; an AssayError is one line on
 stderr and the class's exit code."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
+from assay.corpus.runner import PROGRESS_MARK
 from assay.errors import AssayError
 
-PROGRESS_MARK = "@assay-progress "
+
+def _die_with_parent() -> None:
+    """A runner killed with SIGKILL cannot kill us: notice it and take our process group
+    (unsquashfs & co.) down too, so no scan is left running for nobody."""
+    parent = os.getppid()
+    leader = os.getpgid(0) == os.getpid()  # started with start_new_session by the runner
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        if leader:
+            os.killpg(0, signal.SIGKILL)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def main(argv: list[str]) -> int:
     from assay.paths import default_db_path
     from assay.pipeline import ScanOptions, scan
 
+    _die_with_parent()
     image, out = Path(argv[0]), Path(argv[1])
     options = ScanOptions()
     if default_db_path().exists():
         options.vuln_db = default_db_path()
-    last = [0.0, ""]
+    last_time, last_label = 0.0, ""
 
     def progress(stage: str, done: int | None, total: int | None) -> None:
+        nonlocal last_time, last_label
         now = time.monotonic()
         label = stage.split(" ", 1)[0]
         # Throttle: the parent only needs the current stage, not every check id.
-        if label == last[1] and now - last[0] < 0.5:
+        if label == last_label and now - last_time < 0.5:
             return
-        last[0], last[1] = now, label
+        last_time, last_label = now, label
         text = stage if total is None else f"{stage} {done}/{total}"
         sys.stdout.write(PROGRESS_MARK + text.replace("\n", " ")[:200] + "\n")
         sys.stdout.flush()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import socket
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -95,23 +97,44 @@ def plan(store: Store, images: Iterable[Path], *, rescan: bool = False) -> list[
     return items
 
 
+def connect_dask(address: str, timeout: float = 10.0) -> Any:
+    """A distributed.Client, or InputError with one line saying why not."""
+    host, sep, port = address.removeprefix("tcp://").rpartition(":")
+    if sep and port.isdigit():
+        # A quick probe: the client would retry a refused connection until its timeout.
+        try:
+            socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+        except OSError as exc:
+            raise InputError(f"cannot reach the Dask scheduler at {address}: {exc.strerror or exc}") from None
+    from distributed import Client
+
+    try:
+        return Client(address, timeout=f"{timeout}s")
+    except (OSError, TimeoutError) as exc:
+        raise InputError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+
+
 def run(
     store: Store,
     items: list[CorpusItem],
     *,
     workers: int = 2,
     timeout: float = DEFAULT_TIMEOUT,
-    dask: str | None = None,
+    dask: Any = None,
     on_result: Callable[[CorpusItem], None] | None = None,
 ) -> list[CorpusItem]:
     """Scan the pending items and record each result as it arrives (so an interrupted run keeps
-    what it finished and the next run skips it)."""
+    what it finished and the next run skips it). dask: a scheduler address or a connected Client."""
     pending = [i for i in items if i.status == "pending"]
     by_path = {str(i.path): i for i in pending}
-    results = _dask_results(dask, pending, timeout) if dask else _local_results(pending, workers, timeout)
+    results = (
+        _dask_results(dask, pending, timeout)
+        if dask is not None
+        else _local_results(pending, workers, timeout)
+    )
     for result in results:
         item = by_path[result["path"]]
-        _record(store, item, result, "dask" if dask else "local")
+        _record(store, item, result, "local" if dask is None else "dask")
         if on_result is not None:
             on_result(item)
     return items
@@ -138,38 +161,43 @@ def _record(store: Store, item: CorpusItem, result: dict[str, Any], runner: str)
 
 def _local_results(items: list[CorpusItem], workers: int, timeout: float) -> Iterator[dict[str, Any]]:
     # Threads only wait: each scan runs in its own killable subprocess (see runner).
+    stop = threading.Event()
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures: list[Future[dict[str, Any]]] = [pool.submit(scan_one, str(i.path), timeout) for i in items]
-        for fut in as_completed(futures):
-            yield fut.result()
+        futures: list[Future[dict[str, Any]]] = [
+            pool.submit(scan_one, str(i.path), timeout, stop.is_set) for i in items
+        ]
+        try:
+            for fut in as_completed(futures):
+                yield fut.result()
+        finally:
+            # Interrupted (Ctrl-C, a failed store write): kill running scans instead of waiting.
+            stop.set()
+            for fut in futures:
+                fut.cancel()
 
 
-def _dask_results(address: str, items: list[CorpusItem], timeout: float) -> Iterator[dict[str, Any]]:
+def _dask_results(dask: Any, items: list[CorpusItem], timeout: float) -> Iterator[dict[str, Any]]:
     """Each task scans one image by path, so the images must be readable at the same path on
     every worker (a shared or copied corpus folder)."""
-    from distributed import Client
     from distributed import as_completed as dask_completed
 
+    client = connect_dask(dask) if isinstance(dask, str) else dask
     try:
-        client = Client(address, timeout="20s")
-    except (OSError, TimeoutError) as exc:
-        raise InputError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
-    try:
-        futures = [
+        futures = {
             client.submit(
                 scan_one, str(i.path), timeout, pure=False, key=f"assay-scan-{i.sha256[:16]}-{os.getpid()}"
-            )
+            ): i.path
             for i in items
-        ]
-        for fut in dask_completed(futures):
+        }
+        for fut in dask_completed(list(futures)):
             try:
                 yield fut.result()
             except Exception as exc:  # noqa: BLE001 - a lost worker fails that image, not the run
-                path = items[futures.index(fut)].path
                 yield {
-                    "path": str(path),
+                    "path": str(futures[fut]),
                     "error": f"dask task failed: {type(exc).__name__}: {exc}",
                     "host": "?",
                 }
     finally:
-        client.close()
+        if isinstance(dask, str):
+            client.close()

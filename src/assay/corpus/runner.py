@@ -18,10 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from assay.corpus.child import PROGRESS_MARK
 from assay.pipeline import sha256_file
 
 DEFAULT_TIMEOUT = 600.0
+PROGRESS_MARK = "@assay-progress "  # lines of the child's stdout that carry its stage
 
 
 class ScanFailed(Exception):
@@ -60,6 +60,9 @@ def scan_in_subprocess(
         except BaseException:
             _kill(proc)
             raise
+        if proc.returncode < 0:
+            # Killed by a signal (a crashing native extractor, the OOM killer): stderr is noise.
+            raise ScanFailed(f"scanner crashed: {_signal_name(-proc.returncode)}")
         if proc.returncode != 0:
             msg = stderr_tail[-1] if stderr_tail else f"scanner exited with code {proc.returncode}"
             raise ScanFailed(msg)
@@ -114,13 +117,22 @@ def _pump(
         raise ScanFailed("timed out") from None
 
 
+def _signal_name(num: int) -> str:
+    try:
+        return signal.Signals(num).name
+    except ValueError:
+        return f"signal {num}"
+
+
 def _kill(proc: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
 
 
-def scan_one(path: str, timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
+def scan_one(
+    path: str, timeout: float = DEFAULT_TIMEOUT, should_stop: Callable[[], bool] | None = None
+) -> dict[str, Any]:
     """One image of a corpus run, as plain data (the Dask task; top level so it pickles by name).
     Never raises for a bad image: the failure is part of the result."""
     started = datetime.now(UTC)
@@ -142,7 +154,7 @@ def scan_one(path: str, timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
         result["seconds"] = time.perf_counter() - t0
         return result
     try:
-        result["report"] = scan_in_subprocess(image, timeout)
+        result["report"] = scan_in_subprocess(image, timeout, should_stop=should_stop)
     except ScanFailed as exc:
         result["error"] = str(exc)
     result["seconds"] = time.perf_counter() - t0

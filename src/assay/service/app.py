@@ -77,7 +77,7 @@ def create_app(settings: Settings, *, workers: int | None = None) -> FastAPI:
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
         if _wants_html(request):
-            return web.error_page(request, exc.status_code, str(exc.detail), exc.headers)
+            return web.error_page(request, exc.status_code, str(exc.detail), dict(exc.headers or {}))
         return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)

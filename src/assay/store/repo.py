@@ -213,13 +213,7 @@ class Store:
                 worker_id is not None and (scan.worker_id != worker_id or scan.status != "running")
             ):
                 return False
-            scan.status = "done"
-            scan.stage = "done"
-            scan.error = None
-            scan.finished_at = utcnow()
-            scan.summary = _summary(report)
-            scan.report_gz = gzip.compress(json.dumps(report, separators=(",", ":")).encode(), 6)
-            _ingest(s, scan_id, report)
+            _complete(s, scan, report)
             return True
 
     def fail_scan(self, scan_id: int, error: str, *, worker_id: str | None = None) -> bool:
@@ -242,12 +236,12 @@ class Store:
         worker_id: str,
         source: str = "corpus",
     ) -> int:
-        """A scan that ran outside the queue (scan-corpus): recorded whole, never left running."""
+        """A scan that ran outside the queue (scan-corpus), written in one transaction so a killed
+        run never leaves it half-recorded or running."""
         with self.session() as s:
             scan = Scan(
                 image_id=image_id,
                 source=source,
-                status="running",
                 worker_id=worker_id,
                 started_at=started_at,
                 heartbeat_at=utcnow(),
@@ -255,12 +249,13 @@ class Store:
             )
             s.add(scan)
             s.flush()
-            scan_id = scan.id
-        if report is not None:
-            self.finish_scan(scan_id, report)
-        else:
-            self.fail_scan(scan_id, error or "scan failed")
-        return scan_id
+            if report is not None:
+                _complete(s, scan, report)
+            else:
+                scan.status, scan.stage = "failed", "failed"
+                scan.error = (error or "scan failed")[:4000]
+                scan.finished_at = utcnow()
+            return scan.id
 
     def requeue(self, scan_id: int, worker_id: str) -> bool:
         """Give a scan back (worker shutting down) without counting the attempt."""
@@ -431,14 +426,16 @@ class Store:
         groups: dict[str, dict[int, dict[str, Any]]] = {}
         with self.session() as s:
             for value, img_id, name, sha, vendor, path, scan_id in s.execute(q):
+                if value is None:
+                    continue
                 img = groups.setdefault(value, {}).setdefault(
                     img_id,
                     {"image": name, "sha256": sha, "vendor": vendor, "scan_id": scan_id, "paths": []},
                 )
                 if path not in img["paths"]:
                     img["paths"].append(path)
-        out = [
-            {"value": value, "images": sorted(imgs.values(), key=lambda i: i["image"])}
+        out: list[dict[str, Any]] = [
+            {"value": value, "images": sorted(imgs.values(), key=lambda i: str(i["image"]))}
             for value, imgs in groups.items()
             if len(imgs) > 1
         ]
@@ -503,6 +500,16 @@ def _token_prefix(plain: str) -> str | None:
     if len(prefix) != 12 or not all(c in "0123456789abcdef" for c in prefix):
         return None
     return prefix if rest else None
+
+
+def _complete(s: Session, scan: Scan, report: dict[str, Any]) -> None:
+    scan.status = "done"
+    scan.stage = "done"
+    scan.error = None
+    scan.finished_at = utcnow()
+    scan.summary = _summary(report)
+    scan.report_gz = gzip.compress(json.dumps(report, separators=(",", ":")).encode(), 6)
+    _ingest(s, scan.id, report)
 
 
 def _summary(report: dict[str, Any]) -> dict[str, Any]:
