@@ -356,27 +356,23 @@ def ssh_public_keys(data: bytes) -> Iterator[PublicKey]:
 @lru_cache(maxsize=1)
 def published_test_keys() -> dict[str, dict[str, str]]:
     """Fingerprint -> record of private keys published in open-source test and benchmark code."""
-    ref = resources.files("assay").joinpath("checks/private_key/test-keys.json")
+    return _fingerprint_list("checks/private_key/test-keys.json")
+
+
+@lru_cache(maxsize=1)
+def leaked_keys() -> dict[str, dict[str, str]]:
+    """Fingerprint -> record of publicly leaked vendor keys (shipped data, fingerprints only)."""
+    return _fingerprint_list("data/leaked-keys/leaked-keys.json")
+
+
+def _fingerprint_list(resource: str) -> dict[str, dict[str, str]]:
     try:
-        return _by_fingerprint(json.loads(ref.read_text())["keys"])
+        records = json.loads(resources.files("assay").joinpath(resource).read_text())["keys"]
     except (OSError, ValueError, KeyError):
         return {}
-
-
-def _by_fingerprint(records: list[dict[str, str]]) -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, str]] = {}
     for r in records:
         for k in ("ssh_fingerprint", "spki_sha256"):
             if r.get(k):
                 out[r[k]] = r
     return out
-
-
-@lru_cache(maxsize=1)
-def leaked_keys() -> dict[str, dict[str, str]]:
-    """Fingerprint -> record of publicly leaked vendor keys (shipped data, fingerprints only)."""
-    ref = resources.files("assay").joinpath("data/leaked-keys/leaked-keys.json")
-    try:
-        return _by_fingerprint(json.loads(ref.read_text())["keys"])
-    except (OSError, ValueError, KeyError):
-        return {}
