@@ -4,7 +4,7 @@ Builds a synthetic 6000-file root filesystem, packs it with mksquashfs, changes 
 files (edits, additions, removals, renames, mode changes, a new telnetd, a new password hash),
 packs it again, then times both commands as a user runs them.
 
-    .venv/bin/python bench/diff_speed.py [--files 6000] [--mb 50] [--keep DIR]
+    .venv/bin/python bench/diff_speed.py [--files 6000] [--mb 50] [--rounds 3] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -13,12 +13,15 @@ import argparse
 import json
 import os
 import random
+import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ASSAY = Path(sys.executable).with_name("assay")
 
@@ -90,47 +93,66 @@ def pack(src: Path, out: Path) -> None:
     )
 
 
-def timed(*args: str) -> tuple[float, int]:
+def timed(*args: str) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds (user + system of the child and its workers) and exit code."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run([str(ASSAY), *args], capture_output=True, text=True)
     elapsed = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode not in (0, 1):
         sys.exit(f"assay {' '.join(args)} failed ({proc.returncode}): {proc.stderr.strip()}")
-    return elapsed, proc.returncode
+    return elapsed, cpu, proc.returncode
+
+
+def _rounded(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: _rounded(v) if isinstance(v, dict) else round(v, 2) for k, v in d.items()}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--files", type=int, default=6000)
     ap.add_argument("--mb", type=int, default=50)
-    ap.add_argument("--keep", type=Path, help="build here and keep the images")
+    ap.add_argument("--keep", type=Path, help="build here and keep the images (reused when there)")
+    ap.add_argument("--rounds", type=int, default=3, help="diffs timed, each between two scans")
     args = ap.parse_args()
     if shutil.which("mksquashfs") is None:
         sys.exit("mksquashfs is not installed")
     base = args.keep or Path(tempfile.mkdtemp(prefix="assay-bench-"))
     base.mkdir(parents=True, exist_ok=True)
     try:
-        rng = random.Random(20261123)
-        t0 = time.perf_counter()
-        old_root, new_root = base / "old", base / "new"
-        for r in (old_root, new_root):
-            if r.exists():
-                shutil.rmtree(r)
-        build_tree(old_root, args.files, args.mb, rng)
-        shutil.copytree(old_root, new_root, symlinks=True)
-        changes = mutate(new_root, rng)
         a, b = base / "old.sqfs", base / "new.sqfs"
-        pack(old_root, a)
-        pack(new_root, b)
+        made = base / "changes.json"
+        t0 = time.perf_counter()
+        if args.keep is not None and a.exists() and b.exists() and made.exists():
+            changes = json.loads(made.read_text())  # images of an earlier run with --keep
+        else:
+            rng = random.Random(20261123)
+            old_root, new_root = base / "old", base / "new"
+            for r in (old_root, new_root):
+                if r.exists():
+                    shutil.rmtree(r)
+            build_tree(old_root, args.files, args.mb, rng)
+            shutil.copytree(old_root, new_root, symlinks=True)
+            changes = mutate(new_root, rng)
+            pack(old_root, a)
+            pack(new_root, b)
+            made.write_text(json.dumps(changes))
         build = time.perf_counter() - t0
-        # Other work on the machine changes both timings: bracket the diff between two scans.
+        # Other work on the machine changes every timing: each diff sits between two scans, and
+        # the verdict is the median over the rounds.
         load_before = os.getloadavg()[0]
-        scan1, _ = timed("scan", str(a), "-q", "-o", str(base / "scan.json"))
-        diff_s, rc = timed("diff", str(a), str(b), "--format", "json", "-o", str(base / "diff.json"))
-        scan2, _ = timed("scan", str(a), "-q", "-o", str(base / "scan.json"))
-        scan_s = (scan1 + scan2) / 2
+        scan_json, diff_json = str(base / "scan.json"), str(base / "diff.json")
+        scans = [timed("scan", str(a), "-q", "-o", scan_json)]
+        diffs = []
+        for _ in range(args.rounds):
+            diffs.append(timed("diff", str(a), str(b), "--format", "json", "-o", diff_json))
+            scans.append(timed("scan", str(a), "-q", "-o", scan_json))
+        ratios = [d[0] / ((s0[0] + s1[0]) / 2) for d, s0, s1 in zip(diffs, scans, scans[1:], strict=False)]
+        ratio = statistics.median(ratios)
         result = json.loads((base / "diff.json").read_text())
-        ratio = diff_s / scan_s
+        scan_stages = json.loads((base / "scan.json").read_text())["stats"]["timings"]
         print(
             json.dumps(
                 {
@@ -141,10 +163,18 @@ def main() -> None:
                     "cpus": os.cpu_count(),
                     "load_avg_before": round(load_before, 2),
                     "load_avg_after": round(os.getloadavg()[0], 2),
-                    "scan_s": [round(scan1, 2), round(scan2, 2)],
-                    "diff_s": round(diff_s, 2),
-                    "diff_over_scan": round(ratio, 2),
-                    "diff_exit": rc,
+                    "scan_s": [round(x[0], 2) for x in scans],
+                    "diff_s": [round(x[0], 2) for x in diffs],
+                    "diff_over_scan_per_round": [round(r, 2) for r in ratios],
+                    "diff_over_scan_median": round(ratio, 2),
+                    # CPU work, which load does not stretch: the diff scans two images
+                    "scan_cpu_s": [round(x[1], 2) for x in scans],
+                    "diff_cpu_s": [round(x[1], 2) for x in diffs],
+                    "last_scan_stages_s": {
+                        k: round(v, 2) for k, v in scan_stages.items() if k != "per_check"
+                    },
+                    "last_diff_stages_s": _rounded(result.get("stats", {})),
+                    "diff_exit": diffs[-1][2],
                     "diff_summary": result["summary"],
                     "within_2x": ratio <= 2.0,
                 },

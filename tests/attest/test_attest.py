@@ -175,8 +175,7 @@ def test_tampered_image(signed: dict[str, Path], capsys: pytest.CaptureFixture[s
 
 
 def test_tampered_report(signed: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
-    text = signed["report"].read_text()
-    signed["report"].write_text(text.replace('"findings": [', '"findings": [ ', 1))
+    _flip(signed["report"], signed["report"].read_bytes().index(b'"findings"') + 2)
     code, _, err = verify(capsys, signed)
     assert code == 7 and "report digest mismatch" in err
 
@@ -282,3 +281,51 @@ def test_entry_point_exit_code(signed: dict[str, Path]) -> None:
     assert (
         p.stderr.startswith("assay: verification failed: image digest mismatch") and p.stderr.count("\n") == 1
     )
+
+
+# ---------------------------------------------------------------- Sigstore keyless (optional, networked)
+
+
+def test_sigstore_without_the_package(
+    signed: dict[str, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for mod in ("sigstore", "sigstore.dsse", "sigstore.oidc", "sigstore.sign", "sigstore.models"):
+        monkeypatch.setitem(sys.modules, mod, None)  # an import of it now raises ImportError
+    code, out, err = cli(capsys, "attest", str(signed["report"]), "--sigstore", "--identity-token", "x.y.z")
+    assert code == 2 and out == ""
+    assert (
+        err.startswith("assay: usage: --sigstore needs the optional sigstore package")
+        and err.count("\n") == 1
+    )
+
+
+def test_sigstore_needs_an_identity_token(
+    signed: dict[str, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("sigstore")
+    monkeypatch.delenv("SIGSTORE_ID_TOKEN", raising=False)
+    code, _, err = cli(capsys, "attest", str(signed["report"]), "--sigstore")
+    assert code == 2 and "needs an OIDC identity token" in err and err.count("\n") == 1
+    monkeypatch.setenv("SIGSTORE_ID_TOKEN", "not-a-jwt")
+    code, _, err = cli(capsys, "attest", str(signed["report"]), "--sigstore")
+    assert code == 2 and "identity token refused" in err and err.count("\n") == 1
+
+
+def test_sigstore_bundle_that_is_not_one(signed: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    """A DSSE envelope handed to the Sigstore verifier is refused before any network use."""
+    pytest.importorskip("sigstore")
+    args = ["verify", str(signed["att"]), "--image", str(signed["image"]), "--report", str(signed["report"])]
+    code, _, err = cli(
+        capsys, *args, "--sigstore-identity", "a@example.org", "--sigstore-issuer", "https://issuer.example"
+    )
+    assert code == 7 and err.startswith("assay: verification failed: malformed Sigstore bundle")
+
+
+def test_key_and_sigstore_are_exclusive(signed: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = cli(capsys, "attest", str(signed["report"]), "--key", str(signed["key"]), "--sigstore")
+    assert code == 2 and "exactly one of --key KEY or --sigstore" in err
+    code, _, err = cli(capsys, "attest", str(signed["report"]))
+    assert code == 2 and "exactly one" in err
+    args = ["verify", str(signed["att"]), "--image", str(signed["image"]), "--report", str(signed["report"])]
+    code, _, err = cli(capsys, *args, "--pubkey", str(signed["pub"]), "--sigstore-identity", "a@example.org")
+    assert code == 2 and "exactly one of --pubkey" in err

@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import jsonschema
@@ -15,11 +16,12 @@ from cmp_helpers import assay_cli, gcc, mksquashfs, need, run_main
 from assay.compare.diff import diff_images
 from assay.compare.render import render_diff
 from assay.compare.schema import DIFF_JSON_SCHEMA
+from assay.pipeline import Report, ScanOptions
 
 BUSYBOX_C = r"""
 #include <stdio.h>
-static const char banner[] = "BusyBox v%s (2024-01-01 00:00:00 UTC) multi-call binary.";
-int main(void) { return printf(banner, "VERSION") < 0; }
+static const char banner[] = "BusyBox vVERSION (2024-01-01 00:00:00 UTC) multi-call binary.";
+int main(void) { return puts(banner) < 0; }
 """
 
 
@@ -65,6 +67,19 @@ def test_security_delta_and_file_changes(
     (new_root / "etc/passwd").write_text(
         (new_root / "etc/passwd").read_text() + "support:x:0:0::/tmp:/bin/sh\n"
     )
+    # keys: one private key gone, one new, and a vendor's authorized key for root
+    need("ssh-keygen")
+    for key in (old_root / "etc/old.key", new_root / "etc/server.key"):
+        subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", str(key)], check=True)
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "vendor@factory", "-f", str(tmp_path / "id")],
+        check=True,
+    )
+    (new_root / "root/.ssh").mkdir(parents=True)
+    shutil.copy(tmp_path / "id.pub", new_root / "root/.ssh/authorized_keys")
+    ssh_fp = subprocess.run(
+        ["ssh-keygen", "-lf", str(tmp_path / "id.pub")], capture_output=True, text=True, check=True
+    ).stdout.split()[1]
     a = mksquashfs(old_root, tmp_path / "old.sqfs")
     b = mksquashfs(new_root, tmp_path / "new.sqfs")
     result = diff_images(a, b)  # two worker processes
@@ -88,6 +103,23 @@ def test_security_delta_and_file_changes(
         (23, "telnetd", "boot command")
     }
 
+    findings_added = {(x["rule"], x["path"]) for x in sec["findings"]["added"]}
+    assert {
+        ("remote-shell", "/etc/init.d/rcS"),
+        ("private-key", "/etc/server.key"),
+        ("authorized-key", "/root/.ssh/authorized_keys"),
+    } <= findings_added
+    # the md5-crypt hash is gone with the new sha512 one
+    assert {(x["rule"], x["path"]) for x in sec["findings"]["removed"]} == {
+        ("private-key", "/etc/old.key"),
+        ("weak-password-hash", "/etc/shadow"),
+    }
+    keys_added = {(k["kind"], k["path"]): k for k in sec["keys"]["added"]}
+    assert keys_added[("authorized-key", "/root/.ssh/authorized_keys")]["fingerprint"] == ssh_fp
+    assert keys_added[("authorized-key", "/root/.ssh/authorized_keys")]["comment"] == "vendor@factory"
+    assert ("private-key", "/etc/server.key") in keys_added
+    assert [(k["kind"], k["path"]) for k in sec["keys"]["removed"]] == [("private-key", "/etc/old.key")]
+
     renamed = by_path(result, "renamed")
     assert renamed["/usr/share/doc/README"]["old_path"] == "/usr/share/doc/readme.txt"
     assert "/usr/share/doc/README" not in by_path(result, "added")
@@ -108,23 +140,61 @@ def test_security_delta_and_file_changes(
 
     text = render_diff(result, "text")
     assert "+ boot service telnetd" in text
+    assert "+ finding [critical] remote-shell remote-shell at /etc/init.d/rcS" in text
+    assert "- finding [high] private-key private-key at /etc/old.key" in text
+    assert f"+ authorized-key ssh-ed25519 {ssh_fp} at /root/.ssh/authorized_keys" in text
     assert "+ port 23/tcp telnetd" in text
     assert "~ account root: password hash changed (md5" in text
     assert "renamed  /usr/share/doc/readme.txt -> /usr/share/doc/README" in text
 
 
-def test_component_version_bump(rootfs: Callable[[str], Path], tmp_path: Path) -> None:
+def busybox_pair(rootfs: Callable[[str], Path], tmp_path: Path) -> tuple[Path, Path]:
+    """Two images whose BusyBox banners say 1.35.0 and 1.36.1."""
     old_root, new_root = rootfs("old"), rootfs("new")
     gcc(BUSYBOX_C.replace("VERSION", "1.35.0"), old_root / "bin/busybox", "11" * 10)
     gcc(BUSYBOX_C.replace("VERSION", "1.36.1"), new_root / "bin/busybox", "22" * 10)
     for r in (old_root, new_root):
         shutil.rmtree(r / "bin/busybox.src")
-    result = diff_images(mksquashfs(old_root, tmp_path / "o.sqfs"), mksquashfs(new_root, tmp_path / "n.sqfs"))
+    return mksquashfs(old_root, tmp_path / "o.sqfs"), mksquashfs(new_root, tmp_path / "n.sqfs")
+
+
+# Made-up ids: what matters is which side of the bump each one is on.
+KNOWN_VULNS = {
+    ("busybox", "1.35.0"): ["CVE-2099-0001", "CVE-2099-0002"],
+    ("busybox", "1.36.1"): ["CVE-2099-0002", "CVE-2099-0003"],
+}
+
+
+def test_component_version_bump_with_cves_added_and_fixed(
+    rootfs: Callable[[str], Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assay.compare import sides
+
+    real_scan = sides.scan
+
+    def scan_with_vulns(image: Path, options: ScanOptions) -> Report:
+        # What assay.vulns.annotate_report leaves in the report: one row per (CVE, component).
+        report = real_scan(image, replace(options, vuln_db=None))
+        report.vulnerabilities = [
+            {"id": cve, "component": c.name, "version": c.version}
+            for c in report.components
+            for cve in KNOWN_VULNS.get((c.name, c.version or ""), [])
+        ]
+        return report
+
+    monkeypatch.setattr(sides, "scan", scan_with_vulns)
+    old, new = busybox_pair(rootfs, tmp_path)
+    result = diff_images(old, new, jobs=1)
+    jsonschema.validate(result, DIFF_JSON_SCHEMA)
     comps = result["security"]["components"]
-    if not any(c["name"] == "busybox" for c in comps["changed"] + comps["added"]):
-        pytest.skip("the inventory stage does not identify BusyBox from its banner yet")
     row = next(c for c in comps["changed"] if c["name"] == "busybox")
     assert row["old_versions"] == ["1.35.0"] and row["new_versions"] == ["1.36.1"]
+    assert row["cves_added"] == ["CVE-2099-0003"]
+    assert row["cves_fixed"] == ["CVE-2099-0001"]
+    assert comps["vulnerabilities_known"] is True
+    assert (comps["cves_added"], comps["cves_fixed"]) == (["CVE-2099-0003"], ["CVE-2099-0001"])
+    text = render_diff(result, "text")
+    assert "~ component busybox 1.35.0 -> 1.36.1 (CVEs added: CVE-2099-0003; fixed: CVE-2099-0001)" in text
 
 
 def test_html_is_escaped(rootfs: Callable[[str], Path], tmp_path: Path) -> None:

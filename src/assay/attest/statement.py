@@ -78,9 +78,13 @@ def statement(report_path: Path, image: Path | None = None, now: datetime | None
     }
 
 
+def statement_bytes(report_path: Path, image: Path | None = None) -> bytes:
+    """Canonical JSON: the same statement always signs to the same payload bytes."""
+    return json.dumps(statement(report_path, image), sort_keys=True, separators=(",", ":")).encode()
+
+
 def attest(report_path: Path, key: PrivateKey, image: Path | None = None) -> dict[str, Any]:
-    payload = json.dumps(statement(report_path, image), sort_keys=True, separators=(",", ":")).encode()
-    return seal(payload, key)
+    return seal(statement_bytes(report_path, image), key)
 
 
 @dataclass
@@ -112,6 +116,14 @@ def verify_attestation(
     except OSError as exc:
         raise InputError(f"{envelope}: cannot read attestation: {exc.strerror}") from None
     ptype, payload, kid = open_envelope(raw, pub)
+    say(f"signature: ok (keyid {kid})")
+    return check_statement(ptype, payload, kid, image, report, say)
+
+
+def check_statement(
+    ptype: str, payload: bytes, signer: str, image: Path, report: Path, say: Callable[[str], None]
+) -> Verified:
+    """The signed statement's digests against the image and report on disk."""
     if ptype != PAYLOAD_TYPE:
         raise VerificationFailed(f"malformed envelope: payloadType {ptype!r} is not {PAYLOAD_TYPE}")
     try:
@@ -120,7 +132,6 @@ def verify_attestation(
         raise VerificationFailed("malformed envelope: payload is not a JSON statement") from None
     if not isinstance(stmt, dict) or stmt.get("_type") != STATEMENT_TYPE:
         raise VerificationFailed("malformed envelope: payload is not an in-toto Statement v1")
-    say(f"signature: ok (keyid {kid})")
     try:
         subject_digests = [s["digest"]["sha256"] for s in stmt["subject"]]
         report_digest = stmt["predicate"]["report"]["digest"]["sha256"]
@@ -138,4 +149,4 @@ def verify_attestation(
             f"report digest mismatch: {report} has sha256 {report_sha}, the attestation names {report_digest}"
         )
     say(f"report digest: ok ({report.name} sha256 {report_sha})")
-    return Verified(kid, image.name, image_sha, report_sha, stmt)
+    return Verified(signer, image.name, image_sha, report_sha, stmt)

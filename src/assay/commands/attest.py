@@ -26,7 +26,9 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def attest(
         report: Annotated[Path, typer.Argument(help="An Assay JSON report.")],
-        key: Annotated[Path, typer.Option("--key", help="PEM private key (from assay keygen).")],
+        key: Annotated[
+            Path | None, typer.Option("--key", help="PEM private key (from assay keygen).")
+        ] = None,
         output: Annotated[
             Path | None,
             typer.Option("-o", "--output", help="Write the DSSE envelope here (default: stdout)."),
@@ -34,17 +36,38 @@ def register(app: typer.Typer) -> None:
         image: Annotated[
             Path | None, typer.Option("--image", help="The image file; its sha256 must match the report's.")
         ] = None,
+        sigstore: Annotated[
+            bool,
+            typer.Option(
+                "--sigstore",
+                help="Sign keyless with Sigstore instead of --key (needs the sigstore package and network); "
+                "writes a Sigstore bundle.",
+            ),
+        ] = False,
+        identity_token: Annotated[
+            str | None,
+            typer.Option(help="OIDC identity token for --sigstore (default: $SIGSTORE_ID_TOKEN)."),
+        ] = None,
     ) -> None:
         """Sign an in-toto statement that binds REPORT to the image it describes (DSSE envelope)."""
         from assay.attest import attest as make
         from assay.attest import load_private
+        from assay.attest.statement import statement_bytes
 
-        envelope = json.dumps(make(report, load_private(key), image), indent=2) + "\n"
+        if (key is None) == (not sigstore):
+            raise typer.BadParameter("give exactly one of --key KEY or --sigstore")
+        if sigstore:
+            from assay.attest.keyless import sign_keyless
+
+            text = sign_keyless(statement_bytes(report, image), identity_token) + "\n"
+        else:
+            assert key is not None
+            text = json.dumps(make(report, load_private(key), image), indent=2) + "\n"
         if output is None:
-            sys.stdout.write(envelope)
+            sys.stdout.write(text)
         else:
             output.parent.mkdir(parents=True, exist_ok=True)
-            output.write_text(envelope, encoding="utf-8")
+            output.write_text(text, encoding="utf-8")
             typer.echo(f"attestation written to {output}", err=True)
 
     @app.command()
@@ -52,11 +75,35 @@ def register(app: typer.Typer) -> None:
         attestation: Annotated[Path, typer.Argument(help="DSSE envelope written by assay attest.")],
         image: Annotated[Path, typer.Option("--image", help="The firmware image the attestation names.")],
         report: Annotated[Path, typer.Option("--report", help="The JSON report the attestation names.")],
-        pubkey: Annotated[Path, typer.Option("--pubkey", help="PEM public key of the signer.")],
+        pubkey: Annotated[Path | None, typer.Option("--pubkey", help="PEM public key of the signer.")] = None,
+        sigstore_identity: Annotated[
+            str | None,
+            typer.Option(help="For a Sigstore bundle: the signer identity (e-mail or URI) to require."),
+        ] = None,
+        sigstore_issuer: Annotated[
+            str | None,
+            typer.Option(help="For a Sigstore bundle: the OIDC issuer URL to require."),
+        ] = None,
     ) -> None:
         """Check the signature, the image digest and the report digest. Exit 0 verified, 7 not."""
         from assay.attest import load_public, verify_attestation
 
-        result = verify_attestation(attestation, image, report, load_public(pubkey), say=typer.echo)
+        keyless = sigstore_identity is not None or sigstore_issuer is not None
+        if (pubkey is None) == (not keyless):
+            raise typer.BadParameter(
+                "give exactly one of --pubkey KEY or --sigstore-identity/--sigstore-issuer"
+            )
+        if keyless:
+            from assay.attest.keyless import open_bundle, read_bundle
+            from assay.attest.statement import check_statement
+
+            if not (sigstore_identity and sigstore_issuer):
+                raise typer.BadParameter("--sigstore-identity and --sigstore-issuer go together")
+            ptype, payload, signer = open_bundle(read_bundle(attestation), sigstore_identity, sigstore_issuer)
+            typer.echo(f"signature: ok (Sigstore, {signer})")
+            result = check_statement(ptype, payload, signer, image, report, typer.echo)
+        else:
+            assert pubkey is not None
+            result = verify_attestation(attestation, image, report, load_public(pubkey), say=typer.echo)
         typer.echo(result.summary())
         typer.echo("verdict: VERIFIED")

@@ -48,7 +48,7 @@ def register(app: typer.Typer) -> None:
         """Compare two firmware images: files added, removed, renamed and changed, and the security delta.
 
         Exit 0 when they hold the same files, 1 when they differ, 2 on error."""
-        from assay.compare.diff import diff_images
+        from assay.compare.diff import diff_images, vulnerability_matching_available
         from assay.compare.render import render_diff
         from assay.errors import AssayError
         from assay.pipeline import ScanOptions
@@ -63,6 +63,10 @@ def register(app: typer.Typer) -> None:
                 options.vuln_db = default_db_path()
         elif not db.is_file():
             raise fail(f"bad input: {db}: vulnerability database not found")
+        elif not vulnerability_matching_available():
+            raise fail(
+                "usage: --db needs vulnerability matching (assay.vulns), which this installation lacks"
+            )
         try:
             result = diff_images(old, new, options=options, workdir=workdir)
         except AssayError as exc:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import tempfile
+import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +31,7 @@ def side_info(side: Side) -> dict[str, Any]:
     }
 
 
-def diff_sides(old: Side, new: Side) -> dict[str, Any]:
+def diff_sides(old: Side, new: Side, vulns_checked: bool = False) -> dict[str, Any]:
     changes = compare_entries(old.keyed(), new.keyed())
     detailed = 0
     for c in changes:
@@ -38,7 +42,7 @@ def diff_sides(old: Side, new: Side) -> dict[str, Any]:
         [c.old for c in changes if c.old is not None],
         [c.new for c in changes if c.new is not None],
     )
-    security = security_delta(old.index, new.index, old.report, new.report, touched)
+    security = security_delta(old.index, new.index, old.report, new.report, touched, vulns_checked)
     counts = {s: sum(1 for c in changes if c.status == s) for s in ("added", "removed", "renamed", "changed")}
     warnings = []
     if detailed == MAX_DETAILED and sum(1 for c in changes if "content" in c.changes) > MAX_DETAILED:
@@ -68,6 +72,15 @@ def _security_count(sec: dict[str, Any]) -> int:
     return n
 
 
+def vulnerability_matching_available() -> bool:
+    """assay.vulns is optional for a diff: without it, version changes are listed without CVEs."""
+    try:
+        module = importlib.import_module("assay.vulns")
+    except ImportError:
+        return False
+    return callable(getattr(module, "annotate_report", None))
+
+
 def diff_images(
     old: Path,
     new: Path,
@@ -77,9 +90,23 @@ def diff_images(
     jobs: int | None = None,
 ) -> dict[str, Any]:
     """Scan both inputs (images or directories) and compare them."""
-    if workdir is not None:
+    options = options or ScanOptions()
+    notes: list[str] = []
+    if options.vuln_db is not None and not vulnerability_matching_available():
+        notes.append(f"vulnerability matching is not available: {options.vuln_db} not used")
+        options = replace(options, vuln_db=None)
+    with contextlib.ExitStack() as stack:
+        if workdir is None:
+            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="assay-diff-")))
+        t0 = time.perf_counter()
         a, b = load_sides(old, new, workdir, full_scan=True, options=options, jobs=jobs)
-        return diff_sides(a, b)
-    with tempfile.TemporaryDirectory(prefix="assay-diff-") as tmp:
-        a, b = load_sides(old, new, Path(tmp), full_scan=True, options=options, jobs=jobs)
-        return diff_sides(a, b)
+        t1 = time.perf_counter()
+        result = diff_sides(a, b, options.vuln_db is not None)
+        # Where the time goes: scanning the two sides, or comparing them.
+        result["stats"] = {"timings": {"scan_sides": t1 - t0, "compare": time.perf_counter() - t1}}
+        for key, side in (("old", a), ("new", b)):
+            if side.report is not None:
+                stages = side.report.stats.get("timings", {})
+                result["stats"][key] = {k: v for k, v in stages.items() if k != "per_check"}
+    result["warnings"][:0] = notes
+    return result

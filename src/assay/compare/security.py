@@ -76,8 +76,10 @@ def _vuln_component(v: dict[str, Any]) -> str | None:
     return str(c).lower() if c else None
 
 
-def components_delta(old: Report | None, new: Report | None) -> dict[str, Any]:
-    """Version changes by component name, with the CVEs each change adds or fixes when known."""
+def components_delta(old: Report | None, new: Report | None, vulns_checked: bool = False) -> dict[str, Any]:
+    """Version changes by component name, with the CVEs each change adds or fixes when known.
+
+    vulns_checked: both sides were matched against a database, so no CVE at all means none."""
     if old is None or new is None:
         return {"changed": [], "added": [], "removed": [], "vulnerabilities_known": False}
     va: dict[str, set[str | None]] = {}
@@ -86,7 +88,7 @@ def components_delta(old: Report | None, new: Report | None) -> dict[str, Any]:
         va.setdefault(c.name.lower(), set()).add(c.version)
     for c in new.components:
         vb.setdefault(c.name.lower(), set()).add(c.version)
-    known = bool(old.vulnerabilities or new.vulnerabilities)
+    known = vulns_checked or bool(old.vulnerabilities or new.vulnerabilities)
     cves_a = _cves_by_component(old.vulnerabilities)
     cves_b = _cves_by_component(new.vulnerabilities)
     changed = []
@@ -305,6 +307,7 @@ def security_delta(
     old: Report | None,
     new: Report | None,
     touched: tuple[list[FileEntry], list[FileEntry]] | None = None,
+    vulns_checked: bool = False,
 ) -> dict[str, Any]:
     """touched: the entries that differ on each side. Keys, services and ports are read per file,
     so files equal on both sides cancel out and only these need reading."""
@@ -315,7 +318,7 @@ def security_delta(
     svc, prt = services_delta(old_index, new_index, key_old, key_new)
     return {
         "findings": findings_delta(old, new),
-        "components": components_delta(old, new),
+        "components": components_delta(old, new, vulns_checked),
         "accounts": accounts_delta(old_index, new_index),
         "keys": keys_delta(key_old, key_new),
         "services": svc,
