@@ -26,28 +26,26 @@ def store_of(request: Request) -> Store:
 
 
 async def require_token(request: Request) -> Principal:
-    """401 when no usable credentials were sent, 403 when the token is wrong or revoked."""
+    """401 with a WWW-Authenticate challenge for every failure (RFC 6750): no credentials,
+    a malformed header, an unknown or tampered token, a revoked token."""
     header = request.headers.get("authorization")
     if header is None:
-        raise HTTPException(
-            401,
-            "authentication required: send 'Authorization: Bearer <token>'",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        raise _unauthorized("authentication required: send 'Authorization: Bearer <token>'", None)
     scheme, _, token = header.strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token or " " in token:
-        raise HTTPException(
-            401,
-            "malformed Authorization header: expected 'Bearer <token>'",
-            headers={"WWW-Authenticate": 'Bearer error="invalid_request"'},
-        )
+        raise _unauthorized("malformed Authorization header: expected 'Bearer <token>'", "invalid_request")
     check = await run_in_threadpool(store_of(request).verify_token, token)
     if check.status == "revoked":
-        raise HTTPException(403, "token revoked")
+        raise _unauthorized("token revoked", "invalid_token")
     if check.status != "ok" or check.user_id is None or check.token_id is None:
-        raise HTTPException(403, "invalid token")
+        raise _unauthorized("invalid token", "invalid_token")
     return Principal(check.user_id, check.user_name or "", check.token_id)
+
+
+def _unauthorized(message: str, error: str | None) -> HTTPException:
+    challenge = "Bearer" if error is None else f'Bearer error="{error}"'
+    return HTTPException(401, message, headers={"WWW-Authenticate": challenge})
 
 
 def session_user(request: Request) -> Principal | None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Any
 
 from assay.model import Severity
+from assay.reports import FORMATS
 from assay.store import Image, Scan, as_utc
 
 REPORT_MEDIA = {
@@ -15,6 +17,19 @@ REPORT_MEDIA = {
     "spdx": ("application/spdx+json", "spdx.json"),
 }
 _SEV_RANK = {s.value: s.rank for s in Severity}
+
+
+def available_formats() -> list[str]:
+    """Report formats whose renderer module is present in this build (some are optional)."""
+    out = []
+    for fmt in REPORT_MEDIA:
+        try:
+            found = fmt in FORMATS and importlib.util.find_spec(FORMATS[fmt]) is not None
+        except ImportError:
+            found = False
+        if found:
+            out.append(fmt)
+    return out
 
 
 def iso(value: Any) -> str | None:
@@ -55,7 +70,7 @@ def scan_json(scan: Scan) -> dict[str, Any]:
             "components": f"/api/v1/scans/{scan.id}/components",
             "vulnerabilities": f"/api/v1/scans/{scan.id}/vulnerabilities",
             "files": f"/api/v1/scans/{scan.id}/files",
-            "report": {fmt: f"/api/v1/scans/{scan.id}/report?format={fmt}" for fmt in REPORT_MEDIA},
+            "report": {fmt: f"/api/v1/scans/{scan.id}/report?format={fmt}" for fmt in available_formats()},
             "ui": f"/scans/{scan.id}",
         },
     }

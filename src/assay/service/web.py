@@ -19,7 +19,14 @@ from assay.model import Severity
 from assay.service.api import MAX_ID, ScanId, report_response
 from assay.service.auth import Principal, check_csrf, csrf_token, session_user, store_of
 from assay.service.jobs import enqueue_upload
-from assay.service.views import REPORT_MEDIA, compare_reports, file_tree, iso, severity_rank
+from assay.service.views import (
+    REPORT_MEDIA,
+    available_formats,
+    compare_reports,
+    file_tree,
+    iso,
+    severity_rank,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -144,7 +151,7 @@ def scan_page(
     if scan is None:
         raise HTTPException(404, f"no scan {scan_id}")
     tab = tab if tab in TABS else "findings"
-    ctx: dict[str, Any] = {"scan": scan, "tab": tab, "formats": list(REPORT_MEDIA), "severities": SEVERITIES}
+    ctx: dict[str, Any] = {"scan": scan, "tab": tab, "formats": available_formats(), "severities": SEVERITIES}
     if scan.status == "done":
         all_findings = store.findings(scan_id)
         ctx["categories"] = sorted(Counter(f.get("category") for f in all_findings).items())
@@ -187,6 +194,8 @@ def finding_page(request: Request, scan_id: ScanId, finding_id: str) -> HTMLResp
 def download(request: Request, scan_id: ScanId, fmt: str) -> Response:
     if fmt not in REPORT_MEDIA:
         raise HTTPException(404, "unknown report format")
+    if fmt not in available_formats():
+        raise HTTPException(404, f"the {fmt} report format is not available in this build")
     store = store_of(request)
     scan = store.get_scan(scan_id)
     report = store.report(scan_id) if scan is not None and scan.status == "done" else None
