@@ -4,6 +4,7 @@ and the session's CSRF token in the form."""
 from __future__ import annotations
 
 import json
+import stat
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -34,10 +35,33 @@ _env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
 _env.filters["iso"] = iso
 _env.filters["pretty"] = lambda v: json.dumps(v, indent=2, sort_keys=True, default=str)
 _env.filters["size"] = lambda n: _human(n)
+_env.filters["modestr"] = lambda e: _mode_string(e)
 templates = Jinja2Templates(env=_env)
 
 SEVERITIES = [s.value for s in Severity]
 TABS = ("findings", "files", "components", "vulnerabilities", "reports")
+
+
+_KIND_BITS = {
+    "file": stat.S_IFREG,
+    "dir": stat.S_IFDIR,
+    "symlink": stat.S_IFLNK,
+    "char": stat.S_IFCHR,
+    "block": stat.S_IFBLK,
+    "fifo": stat.S_IFIFO,
+    "socket": stat.S_IFSOCK,
+}
+
+
+def _mode_string(entry: Any) -> str:
+    """'-rwsr-xr-x' from a report file entry (kind + octal mode), as ls shows it."""
+    if not isinstance(entry, dict):
+        return ""
+    try:
+        mode = int(str(entry.get("mode", "")), 8)
+    except ValueError:
+        return str(entry.get("mode", ""))
+    return stat.filemode(_KIND_BITS.get(str(entry.get("kind")), 0) | (mode & 0o7777))
 
 
 def _human(n: Any) -> str:
