@@ -5,8 +5,8 @@ and NTP patch levels (9.2p1, 4.2.8p15), opkg/Debian revisions (1.36.1-r2, 1.2.13
 epochs (1:2.3) and date versions (2023.01). So the key is built by hand:
 
 * ``epoch:`` is split off first, then a trailing ``-N`` / ``-rN`` package revision;
-* the rest is cut into runs of digits and letters; trailing zero numbers are dropped
-  (1.0 == 1.0.0), and repack markers (dfsg, ds, repack) are ignored;
+* the rest is cut into runs of digits and letters; zeros that end the numeric part are
+  dropped (1.0 == 1.0.0), and repack markers (dfsg, ds, repack) are ignored;
 * each run gets a rank: pre-release words (dev < alpha < beta < pre < rc, and ``~``) sort
   before the end of the version, other letters (1.0.2k, 2.4.7p1) after it, numbers last.
 
@@ -46,10 +46,14 @@ def _tokens(text: str) -> tuple[Token, ...]:
             # A lone 'a'/'b' right after a number is a letter release (1.0.2a), not alpha/beta.
             pre = word in _PRE and not (len(word) == 1 and i > 0 and raw[i - 1].isdigit())
             out.append((_RANK_PRE, _PRE[word], "") if pre else (_RANK_WORD, 0, word))
-    while out and out[-1] == (_RANK_NUM, 0, ""):
-        out.pop()
     out.append(_END)
-    return tuple(out)
+    # Zeros that end the numeric part carry nothing: 1.0 == 1.0.0, and 3.0.0-rc1 == 3-rc1 < 3.
+    kept: list[Token] = []
+    for tok in reversed(out):
+        if tok == (_RANK_NUM, 0, "") and (not kept or kept[-1][0] != _RANK_NUM):
+            continue
+        kept.append(tok)
+    return tuple(reversed(kept))
 
 
 @total_ordering

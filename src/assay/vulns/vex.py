@@ -218,7 +218,8 @@ def apply_triage(vulns: list[dict[str, Any]], triage: dict[tuple[str, str], dict
     for v in vulns:
         for vid in [v["id"], *(v.get("aliases") or ())]:
             entry = triage.get((vid, v["component"])) or triage.get((vid, "*"))
-            if entry is not None:
+            # "exploitable" without a justification is what Assay itself writes: nothing to carry.
+            if entry is not None and (entry["state"] != "affected" or entry["justification"]):
                 v["state"] = entry["state"]
                 v["justification"] = entry["justification"]
                 v["detail"] = entry["detail"]
