@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import capstone as cs
+import numpy as np
+import numpy.typing as npt
 from elftools.common.exceptions import ELFError
 from elftools.elf.dynamic import DynamicSection
 from elftools.elf.elffile import ELFFile
@@ -38,6 +40,8 @@ _CHK = {
 }
 
 Endian = typing.Literal["little", "big"]
+# Instruction words as int64 arrays: masks, targets and lookups run in numpy, not per word in Python.
+Words = npt.NDArray[np.int64]
 
 # A value the tracker knows: an int (constant or address), or a tagged tuple:
 # ("imp", name) an imported symbol; ("sp", off) a stack address;
@@ -167,6 +171,37 @@ class ElfBinary:
     _alloc: list[Section] = field(default_factory=list, repr=False)
     _alloc_starts: list[int] = field(default_factory=list, repr=False)
     _cstrings: dict[tuple[int, int], StringRef | None] = field(default_factory=dict, repr=False)
+    _words: dict[tuple[int, int], Words] = field(default_factory=dict, repr=False)
+
+    def words(self, offset: int, size: int, width: int = 4) -> Words:
+        """The bytes data[offset:offset+size] as unsigned words of `width` bytes (cached)."""
+        key = (offset, width)
+        w = self._words.get(key)
+        if w is None:
+            w = _as_words(self.data[offset : offset + size], self.little, width)
+            self._words[key] = w
+        return w
+
+    def words_at(self, vaddrs: Words) -> Words:
+        """The aligned 32-bit word at each virtual address; -1 where none is mapped."""
+        out = np.full(vaddrs.shape, -1, dtype=np.int64)
+        file_words = self.words(0, len(self.data))
+        for va, _memsz, off, filesz, _flags in self.segments:
+            inside = (vaddrs >= va) & (vaddrs < va + filesz)
+            fo = vaddrs - va + off
+            ok = inside & (fo % 4 == 0) & (fo // 4 < len(file_words))
+            out[ok] = file_words[fo[ok] // 4]
+        return out
+
+    def imports_at(self, targets: Words) -> Words:
+        """Index into self.stubs of the stub holding each target; -1 where none does."""
+        if not self.stubs:
+            return np.full(targets.shape, -1, dtype=np.int64)
+        starts = np.array([st[0] for st in self.stubs], dtype=np.int64)
+        ends = np.array([st[1] for st in self.stubs], dtype=np.int64)
+        i = np.searchsorted(starts, targets, side="right") - 1
+        ok = (i >= 0) & (targets < ends[np.maximum(i, 0)])
+        return np.where(ok, i, -1)
 
     # -- layout ------------------------------------------------------------
     def offset_of(self, vaddr: int) -> int | None:
@@ -233,7 +268,9 @@ class ElfBinary:
             starts.add(self.entry & ~1)
         if self.arch == "mips":
             starts.update(_mips_prologues(self))
-        elif self.arch == "arm" and len(starts) < 8:
+        elif self.arch == "arm":
+            # unwind tables merge neighbours and skip leaf functions: without prologues a
+            # stripped library's "function" can span hundreds of KiB
             starts.update(_arm_prologues(self))
         elif self.arch in ("x86_64", "x86") and len(starts) < 8:
             starts.update(_x86_call_targets(self))
@@ -433,40 +470,39 @@ def _eh_frame_hdr_starts(b: ElfBinary) -> list[int]:
     return [sec.addr + loc for loc, _fde in struct.iter_unpack(e + "ii", d[12 : 12 + count * 8])]
 
 
-_SCANS: dict[tuple[bool, int, int, int], re.Pattern[bytes]] = {}
+def _as_words(d: bytes, little: bool, width: int = 4) -> Words:
+    dt = np.dtype(("<" if little else ">") + {2: "u2", 4: "u4", 8: "u8"}[width])
+    return np.frombuffer(d, dtype=dt, count=len(d) // width).astype(np.int64)
 
 
-def _scan(d: bytes, little: bool, mask: int, value: int, size: int = 4) -> Iterator[tuple[int, int]]:
-    """(offset, word) of every aligned word with word & mask == value, matched by a regex in C."""
-    key = (little, mask, value, size)
-    rx = _SCANS.get(key)
-    if rx is None:
-        parts = []
-        for j in range(size):
-            k = j if little else size - 1 - j
-            mb, vb = (mask >> (8 * k)) & 0xFF, (value >> (8 * k)) & 0xFF
-            if mb == 0:
-                parts.append(b".")
-            else:
-                parts.append(b"[" + b"".join(b"\\x%02x" % c for c in range(256) if c & mb == vb) + b"]")
-        rx = re.compile(b"(?s)(?=" + b"".join(parts) + b")")
-        _SCANS[key] = rx
-    order: Endian = "little" if little else "big"
-    for m in rx.finditer(d):
-        pos = m.start()
-        if pos % size == 0 and pos + size <= len(d):
-            yield pos, int.from_bytes(d[pos : pos + size], order)
+def _match(w: Words, mask: int, value: int) -> Words:
+    """Indices of the words with word & mask == value."""
+    return np.flatnonzero((w & mask) == value)
+
+
+def _signed_np(v: Words, bits: int) -> Words:
+    v = v & ((1 << bits) - 1)
+    return np.where(v >> (bits - 1) != 0, v - (1 << bits), v)
+
+
+def _section_words(b: ElfBinary, s: Section, width: int = 4) -> tuple[Words, Words]:
+    """(words, their virtual addresses) of a section."""
+    w = b.words(s.offset, s.size, width)
+    return w, s.addr + width * np.arange(len(w), dtype=np.int64)
+
+
+def _in_spans(starts: Words, ends: Words, v: Words) -> npt.NDArray[np.bool_]:
+    i = np.searchsorted(starts, v, side="right") - 1
+    return (i >= 0) & (v < ends[np.maximum(i, 0)])
 
 
 def _mips_prologues(b: ElfBinary) -> list[int]:
     """PIC functions open with `lui $gp, hi; addiu $gp, $gp, lo; addu $gp, $gp, $t9`."""
-    out = []
-    order: Endian = "little" if b.little else "big"
+    out: list[int] = []
     for s in b.text_sections():
-        d = b.data[s.offset : s.offset + s.size]
-        for pos, _w in _scan(d, b.little, 0xFFFF0000, 0x3C1C0000):
-            if int.from_bytes(d[pos + 4 : pos + 8], order) >> 16 == 0x279C:
-                out.append(s.addr + pos)
+        w, pcs = _section_words(b, s)
+        i = _match(w[:-1], 0xFFFF0000, 0x3C1C0000)
+        out.extend(pcs[i[(w[i + 1] >> 16) == 0x279C]].tolist())
     return out
 
 
@@ -493,12 +529,12 @@ def _arm_prologues(b: ElfBinary) -> list[int]:
     for s in b.text_sections():
         d = b.data[s.offset : s.offset + s.size]
         if looks_thumb(d):
-            out.extend(s.addr + pos for pos, _h in _scan(d, b.little, 0xFF00, 0xB500, 2))
-            out.extend(s.addr + pos for pos, _h in _scan(d, b.little, 0xFFFF, 0xE92D, 2))
-        out.extend(s.addr + pos for pos, _w in _scan(d, b.little, 0xFFFF4000, 0xE92D4000))
-        out.extend(s.addr + pos for pos, _w in _scan(d, b.little, 0xFFFFFFFF, 0xE52DE004))
-        for pos, w in _scan(d, b.little, 0xFF000000, 0xEB000000):
-            out.append(s.addr + pos + 8 + _signed((w & 0xFFFFFF) << 2, 26))
+            h, hpcs = _section_words(b, s, 2)
+            out.extend(hpcs[((h & 0xFF00) == 0xB500) | (h == 0xE92D)].tolist())
+        w, pcs = _section_words(b, s)
+        out.extend(pcs[((w & 0xFFFF4000) == 0xE92D4000) | (w == 0xE52DE004)].tolist())
+        i = _match(w, 0xFF000000, 0xEB000000)
+        out.extend((pcs[i] + 8 + (_signed_np(w[i] & 0xFFFFFF, 24) << 2)).tolist())
     return out
 
 
@@ -1093,20 +1129,20 @@ def analyze(
     want_function: Any = None,
     max_instructions: int = 400_000,
     only: Iterable[int] | None = None,
+    require: Iterable[int] | None = None,
 ) -> list[FunctionFacts]:
     """Walk functions once each: their string references, calls and compares against literals.
 
-    only: walk just the functions holding these addresses (see referencing_functions).
+    only: walk just the functions holding these addresses (see referencing_functions);
+    require: and of those, just the ones that also hold one of these (see call_sites).
     want_function(facts) -> bool may drop functions early (only kept ones are returned).
     """
-    wanted = sorted(set(only)) if only is not None else None
+    filters = [sorted(set(x)) for x in (only, require) if x is not None]
     out: list[FunctionFacts] = []
     budget = max_instructions
     for start, end, sec in function_bounds(b):
-        if wanted is not None:
-            i = bisect.bisect_left(wanted, start)
-            if i >= len(wanted) or wanted[i] >= end:
-                continue
+        if not all(_holds(f, start, end) for f in filters):
+            continue
         if budget <= 0:
             break
         off = sec.offset + (start - sec.addr)
@@ -1119,13 +1155,18 @@ def analyze(
     return out
 
 
+def _holds(addresses: list[int], start: int, end: int) -> bool:
+    i = bisect.bisect_left(addresses, start)
+    return i < len(addresses) and addresses[i] < end
+
+
 def looks_thumb(code: bytes) -> bool:
     """ARM-mode code is mostly unconditional (condition nibble 0xE); Thumb code read as words is not."""
     words = len(code) // 4
     if words == 0:
         return False
-    always = sum(1 for i in range(3, words * 4, 4) if code[i] & 0xF0 == 0xE0)
-    return always < words * 0.45
+    top = np.frombuffer(code, dtype=np.uint8, count=words * 4)[3::4]
+    return int(np.count_nonzero((top & 0xF0) == 0xE0)) < words * 0.45
 
 
 def function_bounds(b: ElfBinary) -> list[tuple[int, int, Section]]:
@@ -1151,40 +1192,49 @@ def referencing_functions(b: ElfBinary, targets: Iterable[StringRef]) -> set[int
     spans = sorted((t.vaddr, t.vaddr + max(1, len(t.text))) for t in targets)
     if not spans:
         return set()
-    starts = [s for s, _ in spans]
+    starts = np.array([s for s, _ in spans], dtype=np.int64)
+    ends = np.array([e for _, e in spans], dtype=np.int64)
 
     def hit(addr: int) -> bool:
-        i = bisect.bisect_right(starts, addr) - 1
+        i = bisect.bisect_right(spans, (addr, 1 << 64)) - 1
         return i >= 0 and spans[i][0] <= addr < spans[i][1]
 
     out: set[int] = set()
-    wsize = b.bits // 8
     for sec in b.text_sections():
         d = b.data[sec.offset : sec.offset + sec.size]
-        # absolute addresses anywhere (non-PIC immediates, literal pools)
-        for s, _end in spans:
-            needle = s.to_bytes(wsize, "little" if b.little else "big")
-            pos = d.find(needle)
-            while pos >= 0:
-                out.add(sec.addr + pos)
-                pos = d.find(needle, pos + 1)
+        if b.arch in ("mips", "arm") and b.bits == 32:
+            w, pcs = _section_words(b, sec)
+            # absolute addresses: non-PIC literal pools and immediates
+            out.update(pcs[np.isin(w, starts)].tolist())
+        else:
+            for s, _end in spans:
+                needle = s.to_bytes(b.bits // 8, "little" if b.little else "big")
+                pos = d.find(needle)
+                while pos >= 0:
+                    out.add(sec.addr + pos)
+                    pos = d.find(needle, pos + 1)
         if b.arch == "mips":
-            lows = {a & 0xFFFF for s, end in spans if end - s <= 256 for a in range(s, end)}
-            for mask_value in (0x24000000, 0x64000000):  # addiu, daddiu
-                for pos, w in _scan(d, b.little, 0xFC000000, mask_value):
-                    if w & 0xFFFF in lows:
-                        out.add(sec.addr + pos)
+            w, pcs = _section_words(b, sec)
+            lows = np.array(
+                sorted({a & 0xFFFF for s, end in spans if end - s <= 256 for a in range(s, end)}),
+                dtype=np.int64,
+            )
+            op = w & 0xFC000000
+            sel = ((op == 0x24000000) | (op == 0x64000000)) & np.isin(w & 0xFFFF, lows)  # (d)addiu
+            out.update(pcs[sel].tolist())
         elif b.arch == "aarch64":
-            for pos, w in _scan(d, True, 0x9F000000, 0x90000000):  # adrp
-                pc = sec.addr + pos
-                imm = ((w >> 29) & 3) | (((w >> 5) & 0x7FFFF) << 2)
-                page = (pc & ~0xFFF) + (_signed(imm, 21) << 12)
-                for k in range(1, 4):
-                    w2 = int.from_bytes(d[pos + 4 * k : pos + 4 * k + 4], "little")
-                    if w2 & 0xFF800000 == 0x91000000 and hit(page + ((w2 >> 10) & 0xFFF)):
-                        out.add(pc)
+            w, pcs = _section_words(b, sec)
+            i = _match(w, 0x9F000000, 0x90000000)  # adrp
+            imm = ((w[i] >> 29) & 3) | (((w[i] >> 5) & 0x7FFFF) << 2)
+            page = (pcs[i] & ~0xFFF) + (_signed_np(imm, 21) << 12)
+            for k in range(1, 4):
+                j = np.minimum(i + k, len(w) - 1)
+                w2 = w[j]
+                sel = ((w2 & 0xFF800000) == 0x91000000) & (i + k < len(w))
+                sel &= _in_spans(starts, ends, page + ((w2 >> 10) & 0xFFF))
+                out.update(pcs[i[sel]].tolist())
         elif b.arch == "arm":
-            out |= _arm_refs(b, sec, d, spans, hit)
+            out |= _arm_refs(b, sec, spans, starts, ends)
         elif b.arch == "x86_64":
             # rip-relative lea/mov: [REX] 8d|8b modrm(mod=00, rm=101) disp32
             for m in re.finditer(rb"[\x8d\x8b][\x05\x0d\x15\x1d\x25\x2d\x35\x3d]", d):
@@ -1212,25 +1262,31 @@ def referencing_functions(b: ElfBinary, targets: Iterable[StringRef]) -> set[int
     return out
 
 
-def _arm_refs(b: ElfBinary, sec: Section, d: bytes, spans: list[tuple[int, int]], hit: Any) -> set[int]:
+def _arm_refs(
+    b: ElfBinary, sec: Section, spans: list[tuple[int, int]], starts: Words, ends: Words
+) -> set[int]:
     out: set[int] = set()
-    lows = {s & 0xFFFF for s, _ in spans}
+    lows = np.array(sorted({s & 0xFFFF for s, _ in spans}), dtype=np.int64)
     # PIC pools hold (string - pc); the matching `add rX, pc` follows the load within a few words.
     # Both instruction sets: ARM and Thumb functions share a section.
-    for pos, w in _scan(d, b.little, 0x0F7F0000, 0x051F0000):  # ldr rX, [pc, #+-imm12]
-        pc = sec.addr + pos
-        imm = w & 0xFFF
-        v = b.word(pc + 8 + (imm if w & 0x00800000 else -imm))
-        if v is not None and (hit(v) or any(hit((v + pc + 8 + 4 * k) & 0xFFFFFFFF) for k in range(12))):
-            out.add(pc)
-    for pos, w in _scan(d, b.little, 0x0FF00000, 0x03000000):  # movw
-        if (((w >> 4) & 0xF000) | (w & 0xFFF)) in lows:
-            out.add(sec.addr + pos)
-    for pos, h in _scan(d, b.little, 0xF800, 0x4800, 2):  # Thumb ldr rX, [pc, #imm8*4]
-        pc = sec.addr + pos
-        v = b.word(((pc + 4) & ~3) + (h & 0xFF) * 4)
-        if v is not None and (hit(v) or any(hit((v + pc + 4 + 2 * k) & 0xFFFFFFFF) for k in range(24))):
-            out.add(pc)
+    w, pcs = _section_words(b, sec)
+    i = _match(w, 0x0F7F0000, 0x051F0000)  # ldr rX, [pc, #+-imm12]
+    pc, imm = pcs[i], w[i] & 0xFFF
+    v = b.words_at(pc + 8 + np.where(w[i] & 0x00800000 != 0, imm, -imm))
+    found = _in_spans(starts, ends, v)
+    for k in range(12):
+        found |= _in_spans(starts, ends, (v + pc + 8 + 4 * k) & 0xFFFFFFFF)
+    out.update(pc[found & (v >= 0)].tolist())
+    i = _match(w, 0x0FF00000, 0x03000000)  # movw
+    out.update(pcs[i[np.isin(((w[i] >> 4) & 0xF000) | (w[i] & 0xFFF), lows)]].tolist())
+    h, hpcs = _section_words(b, sec, 2)
+    i = _match(h, 0xF800, 0x4800)  # Thumb ldr rX, [pc, #imm8*4]
+    pc = hpcs[i]
+    v = b.words_at(((pc + 4) & ~3) + (h[i] & 0xFF) * 4)
+    found = _in_spans(starts, ends, v)
+    for k in range(24):
+        found |= _in_spans(starts, ends, (v + pc + 4 + 2 * k) & 0xFFFFFFFF)
+    out.update(pc[found & (v >= 0)].tolist())
     return out
 
 
@@ -1522,46 +1578,67 @@ def _assemble_inline(
 
 
 def call_counts(b: ElfBinary) -> dict[str, int]:
-    """Direct call sites per imported function, from instruction encodings (no disassembly).
-
-    MIPS: `lw $t9, off($gp)` GOT loads and `jal` to stubs; ARM/Thumb: BL/BLX; AArch64: BL;
-    x86: `call rel32` to PLT stubs and `call [rip+disp]` through GOT slots.
-    """
+    """Direct call sites per imported function (see call_sites)."""
     counts: dict[str, int] = {}
+    for _addr, name in call_sites(b):
+        counts[name] = counts.get(name, 0) + 1
+    return counts
 
-    def bump(name: str | None) -> None:
-        if name:
-            counts[name] = counts.get(name, 0) + 1
+
+def call_sites(b: ElfBinary, names: Iterable[str] | None = None) -> list[tuple[int, str]]:
+    """(address, import) of every direct call, from instruction encodings (no disassembly).
+
+    MIPS: `lw $t9, off($gp)` GOT loads and `jal`/`j` to stubs; ARM/Thumb: BL/BLX/B; AArch64: BL/B;
+    x86: `call`/`jmp rel32` to PLT stubs and `call`/`jmp [rip+disp]` through GOT slots.
+    names: only calls to these imports.
+    """
+    wanted = None if names is None else frozenset(names)
+    out: list[tuple[int, str]] = []
+
+    def add(pcs: Words, targets: Words) -> None:
+        """Calls at pcs whose targets fall in a PLT/MIPS stub."""
+        idx = b.imports_at(targets)
+        keep = idx >= 0
+        for pc, i in zip(pcs[keep].tolist(), idx[keep].tolist(), strict=True):
+            name = b.stubs[i][2]
+            if wanted is None or name in wanted:
+                out.append((pc, name))
 
     for sec in b.text_sections():
-        d = b.data[sec.offset : sec.offset + sec.size]
         if b.arch == "mips":
+            w, pcs = _section_words(b, sec)
             if b.gp is not None:
-                for _pos, w in _scan(d, b.little, 0xFFFF0000, 0x8F990000):  # lw $t9, off($gp)
-                    bump(b.slot_imports.get(b.gp + _signed(w & 0xFFFF, 16)))
-            for pos, w in _scan(d, b.little, 0xF8000000, 0x08000000):  # jal, and j as a tail call
-                pc = sec.addr + pos
-                bump(b.import_at(((pc + 4) & 0xF0000000) | ((w & 0x3FFFFFF) << 2)))
-        if b.arch == "arm":
-            for pos, w in _scan(d, b.little, 0x0E000000, 0x0A000000):  # bl, and b as a tail call
-                if w >> 28 != 0xF:
-                    bump(b.import_at(sec.addr + pos + 8 + _signed((w & 0xFFFFFF) << 2, 26)))
-            order: Endian = "little" if b.little else "big"
-            for pos, h1 in _scan(d, b.little, 0xF800, 0xF000, 2):
-                h2 = int.from_bytes(d[pos + 2 : pos + 4], order)
-                if h2 & 0xC000 == 0xC000:
-                    sgn = (h1 >> 10) & 1
-                    i1 = ~(((h2 >> 13) & 1) ^ sgn) & 1
-                    i2 = ~(((h2 >> 11) & 1) ^ sgn) & 1
-                    off = (sgn << 24) | (i1 << 23) | (i2 << 22) | ((h1 & 0x3FF) << 12) | ((h2 & 0x7FF) << 1)
-                    pc = sec.addr + pos + 4
-                    if not h2 & 0x1000:  # BLX: to ARM code, word aligned
-                        pc &= ~3
-                    bump(b.import_at(pc + _signed(off, 25)))
+                i = _match(w, 0xFFFF0000, 0x8F990000)  # lw $t9, off($gp)
+                slots = (b.gp + _signed_np(w[i] & 0xFFFF, 16)).tolist()
+                for pc, slot in zip(pcs[i].tolist(), slots, strict=True):
+                    name = b.slot_imports.get(slot)
+                    if name and (wanted is None or name in wanted):
+                        out.append((pc, name))
+            i = _match(w, 0xF8000000, 0x08000000)  # jal, and j as a tail call
+            add(pcs[i], ((pcs[i] + 4) & 0xF0000000) | ((w[i] & 0x3FFFFFF) << 2))
+        elif b.arch == "arm":
+            w, pcs = _section_words(b, sec)
+            i = _match(w, 0x0E000000, 0x0A000000)  # bl, and b as a tail call
+            i = i[(w[i] >> 28) != 0xF]
+            add(pcs[i], pcs[i] + 8 + (_signed_np(w[i] & 0xFFFFFF, 24) << 2))
+            h, hpcs = _section_words(b, sec, 2)
+            i = _match(h[:-1], 0xF800, 0xF000)
+            h1, h2 = h[i], h[i + 1]
+            keep = (h2 & 0xC000) == 0xC000
+            i, h1, h2 = i[keep], h1[keep], h2[keep]
+            sgn = (h1 >> 10) & 1
+            i1 = 1 - (((h2 >> 13) & 1) ^ sgn)
+            i2 = 1 - (((h2 >> 11) & 1) ^ sgn)
+            off = (sgn << 24) | (i1 << 23) | (i2 << 22) | ((h1 & 0x3FF) << 12) | ((h2 & 0x7FF) << 1)
+            pc = hpcs[i] + 4
+            pc = np.where(h2 & 0x1000 != 0, pc, pc & ~3)  # BLX: to ARM code, word aligned
+            add(hpcs[i], pc + _signed_np(off, 25))
         elif b.arch == "aarch64":
-            for pos, w in _scan(d, True, 0x7C000000, 0x14000000):  # bl, and b as a tail call
-                bump(b.import_at(sec.addr + pos + _signed((w & 0x3FFFFFF) << 2, 28)))
+            w, pcs = _section_words(b, sec)
+            i = _match(w, 0x7C000000, 0x14000000)  # bl, and b as a tail call
+            add(pcs[i], pcs[i] + (_signed_np(w[i] & 0x3FFFFFF, 26) << 2))
         elif b.arch in ("x86_64", "x86"):
+            d = b.data[sec.offset : sec.offset + sec.size]
             for m in re.finditer(rb"[\xe8\xe9]|\xff[\x15\x25]", d):  # call/jmp rel32, call/jmp [rip+disp]
                 pos = m.start()
                 n = len(m.group())
@@ -1570,11 +1647,12 @@ def call_counts(b: ElfBinary) -> dict[str, int]:
                 (disp,) = struct.unpack_from("<i", d, pos + n)
                 nxt = sec.addr + pos + n + 4
                 if n == 1:
-                    bump(b.import_at((nxt + disp) & ((1 << b.bits) - 1)))
+                    name = b.import_at((nxt + disp) & ((1 << b.bits) - 1))
                 else:
-                    slot = nxt + disp if b.arch == "x86_64" else disp & 0xFFFFFFFF
-                    bump(b.slot_imports.get(slot))
-    return counts
+                    name = b.slot_imports.get(nxt + disp if b.arch == "x86_64" else disp & 0xFFFFFFFF)
+                if name and (wanted is None or name in wanted):
+                    out.append((sec.addr + pos, name))
+    return out
 
 
 def imported_names(data: bytes) -> set[str]:

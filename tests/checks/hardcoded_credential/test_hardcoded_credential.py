@@ -211,6 +211,8 @@ def test_scripts_without_hardcoded_secrets(context) -> None:
         ("sk-ecdsa-sha2-nistp256@openssh.com", False),
         ("/etc/passwd", False),
         ("%s:%d", False),
+        ("#HttpOnly_", False),  # a cookie-file marker and a prefix, as libcurl compares them
+        ("X-Auth_", False),
     ],
 )
 def test_password_likeness(literal: str, expected: bool) -> None:

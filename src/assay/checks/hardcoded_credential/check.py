@@ -19,6 +19,7 @@ from assay.analysis.binary import (
     ElfBinary,
     FunctionFacts,
     analyze,
+    call_sites,
     load_elf,
     referencing_functions,
     strings_in,
@@ -55,7 +56,7 @@ def _password_like(s: str) -> bool:
         return False
     if _DOMAIN.search(s):
         return False
-    if s[0] in "-+/.<%&|;:,=([{$" or s[-1] in ":;,=-." or "%" in s or "/" in s or "=" in s or "\\" in s:
+    if s[0] in "-+/.<%&|;:,=([{$#" or s[-1] in ":;,=-._" or "%" in s or "/" in s or "=" in s or "\\" in s:
         return False
     if _TECH_TOKEN.match(s) or _WORDLIKE.match(s):
         return False
@@ -112,11 +113,17 @@ def _binary_findings(entry: FileEntry, data: bytes, b: ElfBinary) -> Iterator[Fi
     sites = referencing_functions(b, prompts)
     if not sites:
         return
+    # Big programs and libraries: only functions that call a compare import. Inlined compares
+    # are looked for in every prompt-referencing function of small programs.
+    compare_calls = None
+    if len(data) > _SMALL_ELF:
+        compare_calls = [a for a, name in call_sites(b) if name in COMPARE_FUNCTIONS]
     facts = analyze(
         b,
         want_function=lambda f: bool(f.compares) and _has_context(f),
         max_instructions=_MAX_INSNS,
         only=sites,
+        require=compare_calls,
     )
     for fn in facts:
         compares = sorted(fn.compares, key=lambda c: c.address)
