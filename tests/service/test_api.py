@@ -221,6 +221,18 @@ def test_upload_too_large(client: TestClient, settings: Settings, token: str, tm
     huge.write_bytes(b"\x00" * (4 * LIMIT))  # refused by Content-Length before any parsing
     r = upload(client, token, huge)
     assert r.status_code == 413 and "limit" in r.json()["detail"]
+
+    # Chunked, with no Content-Length to go by: cut off once the stream passes the cap.
+    def body() -> Iterator[bytes]:
+        yield b'--B\r\nContent-Disposition: form-data; name="file"; filename="c.bin"\r\n\r\n'
+        for _ in range(64):
+            yield b"\x00" * (LIMIT // 8)
+        yield b"\r\n--B--\r\n"
+
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "multipart/form-data; boundary=B"}
+    r = client.post("/api/v1/scans", headers=headers, content=body())
+    assert "content-length" not in {k.lower() for k in r.request.headers}
+    assert r.status_code == 413
     assert stored_files(settings) == []
     assert client.get("/api/v1/scans").json()["total"] == 0
 
