@@ -69,28 +69,26 @@ def _stanzas(text: str) -> Iterator[tuple[int, dict[str, str]]]:
 
 
 def installed_packages(index: FileIndex) -> list[Package]:
-    found: dict[tuple[str, str], Package] = {}
+    sources: list[tuple[FileEntry, str]] = []
     for path in _STATUS_FILES:
         entry = index.resolve(path)
-        if entry is None or entry.size == 0:
-            continue
-        manager = "dpkg" if "dpkg" in path else ("apk" if "apk" in path else "opkg")
+        if entry is not None and entry.size > 0:
+            sources.append((entry, "dpkg" if "dpkg" in path else ("apk" if "apk" in path else "opkg")))
+    # Distroless images keep one dpkg stanza per package under status.d; opkg images without
+    # a status file still keep one control file per package.
+    for directory, manager, suffix in [("/var/lib/dpkg/status.d", "dpkg", "")] + [
+        (d, "opkg", ".control") for d in _CONTROL_DIRS
+    ]:
+        for entry in index.children(directory):
+            if entry.is_file and entry.name.endswith(suffix) and not entry.name.endswith(".md5sums"):
+                sources.append((entry, manager))
+    found: dict[tuple[str, str], Package] = {}
+    for entry, manager in sources:
         text = index.text(entry, 32 << 20)
-        stanzas = _apk_only(text) if manager == "apk" else _stanzas(text)
-        for offset, fields in stanzas:
+        for offset, fields in _apk_only(text) if manager == "apk" else _stanzas(text):
             pkg = _package(fields, manager, entry, offset, index)
             if pkg is not None:
                 found.setdefault((pkg.manager, pkg.name), pkg)
-    # opkg images without a status file still keep one control file per package.
-    for directory in _CONTROL_DIRS:
-        for entry in index.children(directory):
-            if not entry.is_file or not entry.name.endswith(".control"):
-                continue
-            for offset, fields in _stanzas(index.text(entry, 1 << 20)):
-                fields.setdefault("status", "install ok installed")
-                pkg = _package(fields, "opkg", entry, offset, index)
-                if pkg is not None:
-                    found.setdefault((pkg.manager, pkg.name), pkg)
     return sorted(found.values(), key=lambda p: (p.manager, p.name))
 
 
