@@ -120,3 +120,27 @@ def run_assay(tmp_path: Path) -> RunAssay:
         )
 
     return run
+
+
+RunInProcess = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def assay_in_process(capsys: pytest.CaptureFixture[str]) -> RunInProcess:
+    """assay_in_process(*args) -> (exit code, stdout, stderr) of the CLI run in this process (no start-up)."""
+    from assay.cli import main
+
+    def run(*args: str | Path) -> tuple[int, str, str]:
+        old = sys.argv
+        sys.argv = ["assay", *map(str, args)]
+        try:
+            main()
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        finally:
+            sys.argv = old
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return run

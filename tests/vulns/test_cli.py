@@ -13,14 +13,11 @@ from cyclonedx.output.json import JsonV1Dot6
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 from packageurl import PackageURL
-from vuln_helpers import DATA, SAMPLES, build_db, cli
+from vuln_helpers import DATA, SAMPLES, InProcess, MakeTree, RunAssay, build_db
 
 from assay import reports
 
 BUSYBOX = b"\x7fELF-not-really\x00BusyBox v1.30.1 (2019-02-14 18:11:29 UTC) multi-call binary.\x00"
-
-
-Capsys = pytest.CaptureFixture[str]
 
 
 @pytest.fixture(autouse=True)
@@ -30,27 +27,27 @@ def _own_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ASSAY_DATA_DIR", str(tmp_path / "assay-data"))
 
 
-def test_db_import_and_stats(capsys: Capsys, tmp_path: Path) -> None:
+def test_db_import_and_stats(assay_in_process: InProcess, tmp_path: Path) -> None:
     db = tmp_path / "v.sqlite"
-    code, _, err = cli(capsys, "db", "import", *(DATA / s for s in SAMPLES), "--db", db)
+    code, _, err = assay_in_process("db", "import", *(DATA / s for s in SAMPLES), "--db", db)
     assert code == 0, err
     assert "nvdcve-2.0-sample.json: 11 nvd records" in err  # 12, one REJECTED
-    code, out, err = cli(capsys, "db", "stats", "--db", db, "--format", "json")
+    code, out, err = assay_in_process("db", "stats", "--db", db, "--format", "json")
     assert code == 0, err
     stats = json.loads(out)
     assert (stats["nvd_cves"], stats["kev_entries"], stats["kernel_cves"]) == (11, 2, 6)
-    code, out, _ = cli(capsys, "db", "stats", "--db", db)
+    code, out, _ = assay_in_process("db", "stats", "--db", db)
     assert "nvd cves" in out and "11" in out
-    code, _, err = cli(capsys, "db", "stats", "--db", tmp_path / "none.sqlite")
+    code, _, err = assay_in_process("db", "stats", "--db", tmp_path / "none.sqlite")
     assert code == 3 and err.count("\n") == 1 and "no vulnerability database" in err
-    code, _, err = cli(capsys, "db", "import", tmp_path / "nope.json", "--db", db)
+    code, _, err = assay_in_process("db", "import", tmp_path / "nope.json", "--db", db)
     assert code == 3 and "no such file" in err
     # the default path: ASSAY_DATA_DIR/vulns.sqlite
-    code, _, err = cli(capsys, "db", "import", DATA / "kev-sample.csv", "-q")
+    code, _, err = assay_in_process("db", "import", DATA / "kev-sample.csv", "-q")
     assert code == 0 and (tmp_path / "assay-data" / "vulns.sqlite").is_file()
 
 
-def test_db_update_offline_fails_fast_with_one_line(run_assay, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_db_update_offline_fails_fast_with_one_line(run_assay: RunAssay, tmp_path: Path) -> None:
     start = time.monotonic()
     # 192.0.2.0/24 is TEST-NET-1: never routed; the short timeout bounds the wait
     res = run_assay(
@@ -156,10 +153,10 @@ def _sbom(path: Path) -> Path:
     return path
 
 
-def test_vulns_on_an_sbom(capsys: Capsys, tmp_path: Path) -> None:
+def test_vulns_on_an_sbom(assay_in_process: InProcess, tmp_path: Path) -> None:
     db = build_db(tmp_path / "v.sqlite")
     sbom = _sbom(tmp_path / "sbom.cdx.json")
-    code, out, err = cli(capsys, "vulns", sbom, "--db", db, "--format", "json")
+    code, out, err = assay_in_process("vulns", sbom, "--db", db, "--format", "json")
     assert code == 0, err
     found = json.loads(out)
     assert {(v["id"], v["component"]) for v in found["vulnerabilities"]} == {
@@ -167,9 +164,9 @@ def test_vulns_on_an_sbom(capsys: Capsys, tmp_path: Path) -> None:
         ("CVE-2099-1003", "dropbear"),
     }
     assert found["stats"]["unknown_version"][0]["component"] == "dnsmasq"
-    code, out, _ = cli(capsys, "vulns", sbom, "--db", db)
+    code, out, _ = assay_in_process("vulns", sbom, "--db", db)
     assert "CVE-2099-1001" in out and "KEV" in out and "dnsmasq" in out
-    assert cli(capsys, "vulns", sbom, "--db", db, "--fail-on", "critical")[0] == 1
+    assert assay_in_process("vulns", sbom, "--db", db, "--fail-on", "critical")[0] == 1
     # triaged away, the critical one no longer fails the pipeline; the medium one still does
     triage = tmp_path / "triage.json"
     triage.write_text(
@@ -186,13 +183,15 @@ def test_vulns_on_an_sbom(capsys: Capsys, tmp_path: Path) -> None:
             }
         )
     )
-    assert cli(capsys, "vulns", sbom, "--db", db, "--triage", triage, "--fail-on", "critical")[0] == 0
-    assert cli(capsys, "vulns", sbom, "--db", db, "--triage", triage, "--fail-on", "medium")[0] == 1
-    code, _, err = cli(capsys, "vulns", DATA / "kev-sample.csv", "--db", db)
+    assert assay_in_process("vulns", sbom, "--db", db, "--triage", triage, "--fail-on", "critical")[0] == 0
+    assert assay_in_process("vulns", sbom, "--db", db, "--triage", triage, "--fail-on", "medium")[0] == 1
+    code, _, err = assay_in_process("vulns", DATA / "kev-sample.csv", "--db", db)
     assert code == 3 and "not a readable JSON file" in err
 
 
-def test_scan_with_db_vex_and_triage(run_assay, make_tree, capsys: Capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_scan_with_db_vex_and_triage(
+    run_assay: RunAssay, make_tree: MakeTree, assay_in_process: InProcess, tmp_path: Path
+) -> None:
     db = build_db(tmp_path / "v.sqlite")
     root = make_tree(
         {"/bin/busybox": BUSYBOX, "/etc/passwd": "root:x:0:0:root:/root:/bin/sh\n"},
@@ -218,7 +217,7 @@ def test_scan_with_db_vex_and_triage(run_assay, make_tree, capsys: Capsys, tmp_p
     }
     triage = tmp_path / "triage.json"
     triage.write_text(json.dumps(doc))
-    code, out, err = cli(capsys, "scan", root, "--db", db, "--triage", triage, "--json")
+    code, out, err = assay_in_process("scan", root, "--db", db, "--triage", triage, "--json")
     assert code == 0, err
     report = json.loads(out)
     reports.validate(report)

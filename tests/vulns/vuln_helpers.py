@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-import sys
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
-
-import pytest
 
 from assay.model import Component
 from assay.vulns.db import VulnDB
 from assay.vulns.importers import import_path
+
+# The shared fixtures of tests/conftest.py, as tests here use them.
+InProcess = Callable[..., tuple[int, str, str]]
+RunAssay = Callable[..., subprocess.CompletedProcess[str]]
+MakeTree = Callable[..., Path]
 
 DATA = Path(__file__).parent / "data"
 SAMPLES = (
@@ -33,20 +37,3 @@ def component(
     name: str, version: str | None, *, cpe: str | None = None, purl: str | None = None
 ) -> Component:
     return Component(name=name, version=version, purl=purl, cpe=cpe, paths=[f"/usr/lib/{name}"])
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:
-    """The CLI entry point in this process (no interpreter start-up): exit code, stdout, stderr."""
-    from assay.cli import main
-
-    old = sys.argv
-    sys.argv = ["assay", *map(str, args)]
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    finally:
-        sys.argv = old
-    out = capsys.readouterr()
-    return code, out.out, out.err
