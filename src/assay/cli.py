@@ -48,7 +48,11 @@ def _root(
 @app.command()
 def scan(
     image: Annotated[
-        Path, typer.Argument(help="Firmware image file, or a directory holding an unpacked root filesystem.")
+        Path,
+        # readable=False: unpack() reports an unreadable image as bad input (exit 3), not click.
+        typer.Argument(
+            help="Firmware image file, or a directory holding an unpacked root filesystem.", readable=False
+        ),
     ],
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Write the report here (default: stdout).")
@@ -178,7 +182,7 @@ def _write_vex(data: dict, path: Path) -> None:
 
 @app.command()
 def inspect(
-    image: Annotated[Path, typer.Argument(help="Firmware image or blob to unpack.")],
+    image: Annotated[Path, typer.Argument(help="Firmware image or blob to unpack.", readable=False)],
     workdir: Annotated[Path | None, typer.Option(help="Extract here and keep the files.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     max_bytes: Annotated[int, typer.Option(help="Limit on bytes extracted.")] = Limits.max_total_bytes,

@@ -6,11 +6,12 @@ import os
 import struct
 import subprocess
 import sys
+import tempfile
 import zlib
 from pathlib import Path
 
 import pytest
-from unpack_helpers import cli, make_tree, mksquashfs, need, run
+from unpack_helpers import ASSAY, IS_ROOT, cli, make_tree, mksquashfs, need, run
 
 from assay.errors import LimitExceeded, UnsafeArchive
 from assay.unpack import Limits
@@ -90,37 +91,23 @@ def test_tame_tree_records_links_and_strips_modes(tmp_path: Path) -> None:
     assert not os.path.lexists(out / "etc/escape") and not os.path.lexists(out / "etc/fifo")
 
 
-def test_unblob_fallback_for_a_format_without_handler(tmp_path: Path, do_unpack) -> None:
-    need("7z")
-    root = make_tree(tmp_path / "t")
-    img = tmp_path / "fw.7z"
-    run("7z", "a", "-bd", img, "etc", "bin", "usr", cwd=root)
-    result = do_unpack(img)
-    assert any(layer.handler == "unblob" for layer in result.layers)
-    fs = result.roots[0]
-    assert not fs.metadata_exact and fs.looks_like_root
-    assert (fs.host_root / "etc/passwd").is_file()
-
-
-def test_unblob_fallback_where_the_start_method_is_already_fixed(tmp_path: Path) -> None:
-    """unblob fixes the start method at import; a worker that fixed its own must still scan."""
+def test_unblob_fallback_for_a_format_without_handler(tmp_path: Path) -> None:
+    """7z has no handler of Assay's own. unblob fixes the multiprocessing start method when
+    imported, so the fallback must work in a worker (xdist, service, Dask) that fixed its own."""
     need("7z")
     root = make_tree(tmp_path / "t")
     img = tmp_path / "fw.7z"
     run("7z", "a", "-bd", img, "etc", "bin", "usr", cwd=root)
     code = (
         "import multiprocessing as mp, sys; from pathlib import Path; mp.set_start_method('spawn');"
-        "from assay.unpack import unpack; r = unpack(Path(sys.argv[1]), Path(sys.argv[2]));"
-        "print(r.layers[0].handler, sorted(r.roots[0].entries)[:3])"
+        "from assay.unpack import unpack; r = unpack(Path(sys.argv[1]), Path(sys.argv[2])); fs = r.roots[0];"
+        "print(r.layers[0].handler, fs.metadata_exact, fs.looks_like_root, fs.entries['/usr/bin/su'].kind,"
+        "(fs.host_root / 'etc/passwd').read_bytes() == Path(sys.argv[3]).read_bytes())"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", code, str(img), str(tmp_path / "w")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    args = [str(img), str(tmp_path / "w"), str(root / "etc/passwd")]
+    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith("unblob ['/', '/bin', '/bin/busybox']"), proc.stdout
+    assert proc.stdout.split() == ["unblob", "False", "True", "file", "True"], proc.stdout
 
 
 def _one_line(proc, code: int, *words: str) -> None:
@@ -153,15 +140,55 @@ def test_cli_random_bytes(tmp_path: Path) -> None:
     junk = tmp_path / "random.bin"
     junk.write_bytes(os.urandom(64 * 1024))
     work = tmp_path / "work"
-    _one_line(cli("inspect", junk, "--workdir", work), 4, "unsupported image")
+    _one_line(cli("inspect", junk, "--workdir", work), 4, "unsupported image", "bytes look random")
 
 
-def test_cli_inspect_json(tmp_path: Path) -> None:
+def test_cli_encrypted_and_unknown_images(tmp_path: Path) -> None:
+    need("openssl")
+    img = mksquashfs(make_tree(tmp_path / "t"), tmp_path / "fs.sqfs")
+    enc = tmp_path / "fw.enc"
+    run("openssl", "enc", "-aes-256-cbc", "-pbkdf2", "-pass", "pass:vendor", "-in", img, "-out", enc)
+    _one_line(cli("inspect", enc), 4, "unsupported image", "encrypted")
+    unknown = tmp_path / "vendor.bin"
+    unknown.write_bytes(b"VNDR\x01\x00" + b"config=1\n" * 4000)
+    _one_line(cli("inspect", unknown), 4, "no known container signature", "starting 56 4e 44 52")
+
+
+def test_cli_unreadable_file(tmp_path: Path) -> None:
+    cmd = [ASSAY, "scan", "-q"]
+    if IS_ROOT:  # root reads anything: run as nobody, on a file in a directory nobody can search
+        need("setpriv")
+        cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *cmd]
+    with tempfile.TemporaryDirectory(dir="/tmp") as tmp:
+        os.chmod(tmp, 0o755)
+        secret = Path(tmp) / "fw.bin"
+        secret.write_bytes(b"\0" * 4096)
+        secret.chmod(0)
+        env = {**os.environ, "HOME": tmp, "XDG_DATA_HOME": tmp}  # nobody's own, not root's
+        proc = subprocess.run(
+            [*cmd, str(secret)], capture_output=True, text=True, timeout=60, cwd=tmp, env=env
+        )
+    _one_line(proc, 3, "bad input", "permission denied")
+
+
+def test_cli_inspect_lists_layers_with_offset_and_format(tmp_path: Path) -> None:
+    import gzip
     import json
 
-    img = mksquashfs(make_tree(tmp_path / "t"), tmp_path / "fs.sqfs")
+    sqfs = mksquashfs(make_tree(tmp_path / "t"), tmp_path / "fs.sqfs")
+    img = tmp_path / "fw.bin.gz"
+    img.write_bytes(gzip.compress(b"\xff" * 0x1000 + sqfs.read_bytes()))
     proc = cli("inspect", "--json", img)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
+    layers = [(x["handler"], x["offset"], x["depth"]) for x in data["layers"]]
+    assert layers == [("gzip", 0, 0), ("squashfs", 0x1000, 1)]
     fs = data["filesystems"][0]
     assert fs["root"] and fs["setuid"] == ["/usr/bin/su"] and fs["metadata_exact"]
+    text = cli("inspect", img)
+    assert text.returncode == 0, text.stderr
+    lines = text.stdout.splitlines()
+    assert lines[0].startswith(f"gzip at 0x0 size {img.stat().st_size}")
+    (used,) = struct.unpack_from("<Q", sqfs.read_bytes(), 40)  # bytes_used, without the padding
+    assert lines[1].startswith(f"  squashfs at 0x1000 size {used}")
+    assert lines[2].startswith("fs0: squashfs 5 files") and "(root)" in lines[2]

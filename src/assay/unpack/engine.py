@@ -10,6 +10,7 @@ code or configuration. When nothing yields a filesystem, unblob is tried on the 
 
 from __future__ import annotations
 
+import math
 import mmap
 import os
 import posixpath
@@ -114,7 +115,7 @@ class _Unpacker:
             self._leaves_as_fs()
         self.result.warnings.extend(self.ctx.warnings)
         if not self.result.filesystems:
-            why = "; ".join(self.diagnoses[:1] + self.ctx.warnings[:1])
+            why = "; ".join(self.diagnoses[:1] + self.ctx.warnings[:1]) or _describe_unknown(self.image)
             raise UnsupportedImage(
                 f"{self.image}: no filesystem or archive found that Assay can unpack"
                 + (f" ({why})" if why else "")
@@ -260,6 +261,28 @@ def _same_dev(a: Path, b: Path) -> bool:
 def _reason(exc: Exception) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+_SAMPLE = 4 << 20
+
+
+def _describe_unknown(image: Path) -> str:
+    """Why nothing matched, from the bytes alone: random-looking data is encrypted (or
+    compressed by a method without a header); otherwise no known signature is present."""
+    with open(image, "rb") as fh:
+        data = fh.read(_SAMPLE)
+    n = len(data)
+    counts = [c for c in (data.count(bytes([b])) for b in range(256)) if c]
+    # Miller-Madow: a short random sample would otherwise look less random than it is.
+    entropy = -sum(c / n * math.log2(c / n) for c in counts) + (len(counts) - 1) / (2 * n * math.log(2))
+    entropy = min(entropy, 8.0)
+    head = data[:8].hex(" ")
+    if entropy > 7.9:
+        return (
+            f"no known signature and the bytes look random, {entropy:.2f} bits/byte starting {head}:"
+            " encrypted, or compressed by a method without a header"
+        )
+    return f"no known container signature; {entropy:.2f} bits/byte, starting {head}"
 
 
 def _diagnose(h: Handler, data: memoryview) -> str | None:
