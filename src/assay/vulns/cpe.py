@@ -24,6 +24,8 @@ class Cpe:
 
 
 def _split(text: str) -> list[str]:
+    if "\\" not in text:
+        return text.split(":")
     parts, cur, escaped = [], [], False
     for ch in text:
         if escaped:
