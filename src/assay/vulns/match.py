@@ -321,6 +321,10 @@ def kernel_verdicts(
             fixed, where = data[branch][0], f"stable {branch}"
         elif "mainline" in data and data["mainline"][0]:
             fixed, where = data["mainline"][0], "mainline"
+            stable = sorted((b for b in data if b != "mainline"), key=lambda b: Version.parse(b).key)
+            if stable and compare_to_bound(branch, stable[0]) < 0:
+                # Fixes only on newer stable branches often mean the code postdates this one.
+                where = f"mainline (stable fixes only from {stable[0]} on)"
         else:
             continue
         decided.add(cve)
