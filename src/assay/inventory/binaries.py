@@ -84,7 +84,11 @@ def _scan_file(entry: FileEntry, data: bytes, cat: Catalogue, hinted: list[Signa
         if not sig.matches_file(entry.path) and _links_against(sig, data):
             # The banner belongs to a library this file only links to dynamically.
             continue
-        counts = Counter(v for v, _, _ in seen)
+        if any(other in found for other in sig.excluded_by):
+            # A compatibility string of the project this one is a fork of (libjpeg-turbo's "6b").
+            continue
+        counts = _fold_prefixes(Counter(v for v, _, _ in seen))
+        seen = [s for s in seen if s[0] in counts]
         version = max(counts, key=lambda v: (counts[v], -min(o for vv, o, _ in seen if vv == v)))
         _, offset, text = min((s for s in seen if s[0] == version), key=lambda s: s[1])
         ev = VersionEvidence(entry.path, entry.sha256 or "", offset, text, "binary-string")
@@ -104,6 +108,16 @@ def _scan_file(entry: FileEntry, data: bytes, cat: Catalogue, hinted: list[Signa
         if marker is not None:
             hits.append(Hit(sig, entry, None, None, marker))
     return hits
+
+
+def _fold_prefixes(counts: Counter[str]) -> Counter[str]:
+    """Count "9.2" as "9.2p1" when the file prints both: the longer one is the full version."""
+    out = Counter(counts)
+    for short in counts:
+        longer = [v for v in counts if v != short and v.startswith(short) and not v[len(short)].isdigit()]
+        if len(longer) == 1:
+            out[longer[0]] += out.pop(short)
+    return out
 
 
 def _text(raw: bytes) -> str:

@@ -31,6 +31,7 @@ class Signature:
     markers: tuple[bytes, ...]
     filename_version: tuple[re.Pattern[str], ...]
     version_form: str | None
+    excluded_by: tuple[str, ...] = ()
 
     def matches_file(self, path: str) -> bool:
         base = posixpath.basename(path)
@@ -115,6 +116,7 @@ def _compile(entry: dict[str, Any]) -> Signature:
         markers=tuple(m.encode() for m in entry.get("markers", ())),
         filename_version=tuple(re.compile(p) for p in entry.get("filename_version", ())),
         version_form=entry.get("version_form"),
+        excluded_by=tuple(entry.get("excluded_by", ())),
     )
 
 
