@@ -17,6 +17,7 @@ from assay.checks import RULESET_VERSION, CheckContext, all_checks, run_checks
 from assay.index import FileEntry, FileIndex, build_index
 from assay.model import SCHEMA_ID, Component, Finding, Severity
 from assay.unpack import Limits, UnpackResult, unpack
+from assay.unpack.base import Layer
 
 
 @dataclass
@@ -116,7 +117,7 @@ def _scan(image: Path, workdir: Path, options: ScanOptions, progress: Progress) 
 
     t0 = time.perf_counter()
     progress("inventory", None, None)
-    components = identify_components(index)
+    components = identify_components(index, unpacked.layers)
     timings["inventory"] = time.perf_counter() - t0
 
     checks = all_checks()
@@ -152,10 +153,10 @@ def _scan(image: Path, workdir: Path, options: ScanOptions, progress: Progress) 
     return report
 
 
-def identify_components(index: FileIndex) -> list[Component]:
+def identify_components(index: FileIndex, layers: list[Layer] | None = None) -> list[Component]:
     from assay.inventory.identify import identify_components as identify
 
-    return identify(index)
+    return identify(index, layers or ())
 
 
 def enrich(report: Report, options: ScanOptions, index: FileIndex | None = None) -> None:

@@ -137,3 +137,41 @@ def test_kernel_banner_modules_and_uimage(index_of: Index, tmp_path: Path) -> No
     assert {e.source for e in current.evidence} == {"binary-string", "module-directory"}
     (ev,) = linux["4.14.180"].evidence
     assert (ev.path, ev.offset, ev.match) == ("/boot/uImage", 32, "Linux-4.14.180")
+
+
+def test_kernel_uimage_outside_the_filesystems_is_named_by_its_layer(
+    make_squashfs: Callable[..., Path], tmp_path: Path
+) -> None:
+    from assay.pipeline import ScanOptions, scan
+
+    rootfs = make_squashfs({"/etc/banner": "hello\n"})
+    kernel = tmp_path / "kernel.bin"
+    kernel.write_bytes(b"\x1f\x8b" + bytes(range(256)) * 8)
+    uimage = tmp_path / "kernel.uimage"
+    cmd = [
+        "mkimage",
+        "-A",
+        "arm",
+        "-O",
+        "linux",
+        "-T",
+        "kernel",
+        "-C",
+        "none",
+        "-a",
+        "0x8000",
+        "-e",
+        "0x8000",
+    ]
+    subprocess.run(
+        [*cmd, "-n", "Linux-5.10.176", "-d", str(kernel), str(uimage)], check=True, capture_output=True
+    )
+    firmware = tmp_path / "fw.bin"
+    blob = uimage.read_bytes()
+    firmware.write_bytes(blob + b"\xff" * (-len(blob) % 4096) + rootfs.read_bytes())
+    report = scan(firmware, ScanOptions(only_checks=["none"])).to_dict()
+    (linux,) = [c for c in report["components"] if c["name"] == "linux"]
+    assert linux["version"] == "5.10.176"
+    (ev,) = linux["evidence"]
+    assert (ev["path"], ev["offset"], ev["source"]) == ("/", 0, "image-layer")
+    assert "Linux-5.10.176" in ev["match"]

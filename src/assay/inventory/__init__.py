@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from assay.index import FileIndex
 from assay.model import Component
+from assay.unpack.base import Layer
 
 
-def identify(index: FileIndex) -> list[Component]:
-    """Components found in binaries, package databases and version files."""
+def identify(index: FileIndex, layers: Sequence[Layer] = ()) -> list[Component]:
+    """Components found in binaries, package databases, version files and kernel uImage layers."""
     from assay.inventory.identify import identify_components
 
-    return identify_components(index)
+    return identify_components(index, layers)
 
 
 __all__ = ["identify"]

@@ -8,6 +8,8 @@ libresolv next to libc) takes the version its siblings prove, and says so in its
 from __future__ import annotations
 
 import posixpath
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from packageurl import PackageURL
@@ -24,6 +26,10 @@ from assay.inventory.packages import (
     upstream_version,
 )
 from assay.model import Component, VersionEvidence
+from assay.unpack.base import Layer
+
+# The uImage handler's note: "kernel 'Linux-4.14.180', compression gzip, ..."
+_UIMAGE_KERNEL = re.compile(r"^kernel '(?:Linux|linux)[- ]?(?P<v>[2-6]\.[0-9]+(?:\.[0-9]+)?)")
 
 
 @dataclass
@@ -41,7 +47,8 @@ class _Acc:
             self.evidence.append(ev)
 
 
-def identify_components(index: FileIndex) -> list[Component]:
+def identify_components(index: FileIndex, layers: Sequence[Layer] = ()) -> list[Component]:
+    """Components of the indexed files; `layers` (from the unpacker) adds a bare kernel uImage."""
     cat = load_catalogue()
     acc: dict[tuple[str, str | None], _Acc] = {}
 
@@ -81,6 +88,15 @@ def identify_components(index: FileIndex) -> list[Component]:
         for entry, version in kernel_module_dirs(index):
             ev = VersionEvidence(entry.path, "", None, entry.name, "module-directory")
             get("linux", version, linux.purl(version), linux.cpe(version)).add(entry.path, None, ev)
+        # A kernel uImage outside every filesystem leaves only its header name in the layers.
+        for layer in layers:
+            m = _UIMAGE_KERNEL.search(layer.note or "") if layer.handler == "uimage" else None
+            if m:
+                version = m.group("v")
+                ev = VersionEvidence("/", "", layer.offset, m.group(0), "image-layer")
+                comp = get("linux", version, linux.purl(version), linux.cpe(version))
+                if ev not in comp.evidence:
+                    comp.evidence.append(ev)
 
     # A versionless component adds nothing when the same files are already versioned.
     versioned_paths = {(a.name, p) for a in acc.values() if a.version for p in a.paths}
