@@ -36,8 +36,7 @@ Progress = Callable[[int], None]
 class ImportResult:
     path: Path
     kind: str
-    records: int
-    skipped: bool = False
+    records: int  # records written: new, or newer than the stored copy
 
 
 # -- opening and sniffing --------------------------------------------------------------------

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import total_ordering
+from functools import lru_cache, total_ordering
 
 _PRE = {"dev": 0, "snapshot": 0, "alpha": 1, "a": 1, "beta": 2, "b": 2, "pre": 3, "preview": 3, "rc": 4}
 _IGNORED = {"dfsg", "ds", "repack", "orig"}
@@ -83,10 +83,6 @@ class Version:
         rev_key = _tokens(revision) if revision else (_END,)
         return cls(text, epoch, s, revision, (epoch, _tokens(s), rev_key))
 
-    def without_packaging(self) -> Version:
-        """The upstream version alone: NVD and most OSV ranges name no epoch or revision."""
-        return Version.parse(self.upstream)
-
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Version) and self.key == other.key
 
@@ -112,16 +108,16 @@ def compare_to_bound(version: str, bound: str) -> int:
     Feeds rarely carry packaging epochs or revisions; a component's own ``-r2`` or ``1:`` must
     not push it past an upstream bound (1.36.1-r2 is still "1.36.1 including" affected).
     """
-    v, b = Version.parse(version), Version.parse(bound)
+    v, b = _parse(version), _parse(bound)
     if b.revision is None and v.revision is not None:
-        v = Version.parse(f"{v.epoch}:{v.upstream}" if v.epoch else v.upstream)
+        v = _parse(f"{v.epoch}:{v.upstream}" if v.epoch else v.upstream)
     if b.epoch == 0 and v.epoch:
-        v = Version.parse(v.upstream + (f"-{v.revision}" if v.revision else ""))
+        v = _parse(v.upstream + (f"-{v.revision}" if v.revision else ""))
     return (v.key > b.key) - (v.key < b.key)
 
 
-def has_digit(text: str | None) -> bool:
-    return bool(text) and any(c.isdigit() for c in text or "")
+# Matching compares a few versions against many bounds that repeat across CVEs.
+_parse = lru_cache(maxsize=1 << 16)(Version.parse)
 
 
-__all__ = ["Version", "compare", "compare_to_bound", "has_digit"]
+__all__ = ["Version", "compare", "compare_to_bound"]
