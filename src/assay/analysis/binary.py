@@ -12,11 +12,13 @@ bytes loaded from a buffer (inlined memcmp/strcmp).
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import io
 import re
 import struct
 import typing
-from collections.abc import Iterable, Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -166,12 +168,19 @@ class ElfBinary:
     gnu_stack_flags: int | None
     has_relro: bool
     gp: int | None = None
-    stubs: list[tuple[int, int, str]] = field(default_factory=list)
-    _stub_starts: list[int] = field(default_factory=list)
+    code: bool = True  # relocations read: stubs and GOT slots can name callees
+    _mips_stubs: list[tuple[int, int, str]] = field(default_factory=list, repr=False)
+    _stubs: list[tuple[int, int, str]] | None = field(default=None, repr=False)
+    _stub_starts: list[int] = field(default_factory=list, repr=False)
     _alloc: list[Section] = field(default_factory=list, repr=False)
     _alloc_starts: list[int] = field(default_factory=list, repr=False)
     _cstrings: dict[tuple[int, int], StringRef | None] = field(default_factory=dict, repr=False)
     _words: dict[tuple[int, int], Words] = field(default_factory=dict, repr=False)
+    # decoded operand text, shared by every walk of this binary (handlers never mutate them)
+    _operands: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    _shapes: dict[tuple[str, str], tuple[tuple[int | None, bool] | None, str | None]] = field(
+        default_factory=dict, repr=False
+    )
 
     def words(self, offset: int, size: int, width: int = 4) -> Words:
         """The bytes data[offset:offset+size] as unsigned words of `width` bytes (cached)."""
@@ -251,10 +260,23 @@ class ElfBinary:
         skip = {".plt", ".plt.got", ".plt.sec", ".MIPS.stubs", ".init", ".fini", ".iplt"}
         return [s for s in self.sections if s.execute and not s.nobits and s.size and s.name not in skip]
 
+    @property
+    def stubs(self) -> list[tuple[int, int, str]]:
+        """(start, end, import) of each PLT or MIPS stub; worked out on first use."""
+        if self._stubs is None:
+            stubs = list(self._mips_stubs)
+            if self.code and self.arch != "mips" and (self.arch in _ARG_REGS or self.arch == "x86"):
+                stubs.extend(_plt_stubs(self))
+            stubs.sort()
+            self._stubs = stubs
+            self._stub_starts = [st[0] for st in stubs]
+        return self._stubs
+
     def import_at(self, target: int) -> str | None:
+        stubs = self.stubs
         i = bisect.bisect_right(self._stub_starts, target) - 1
         if i >= 0:
-            start, end, name = self.stubs[i]
+            start, end, name = stubs[i]
             if start <= target < end:
                 return name
         return None
@@ -290,6 +312,38 @@ def load_elf(data: bytes, code: bool = True) -> ElfBinary | None:
         return _load(data, code)
     except (ELFError, ValueError, KeyError, AttributeError, IndexError, TypeError, OSError, struct.error):
         return None
+
+
+class ElfCache:
+    """Parsed ELFs of one scan, by content hash, so that checks reading the same binary parse it
+    once. Bounded: a parse with its word arrays holds several times the file's size."""
+
+    def __init__(self, max_bytes: int = 384 << 20) -> None:
+        self._items: OrderedDict[str, tuple[ElfBinary | None, int]] = OrderedDict()
+        self._held = 0
+        self.max_bytes = max_bytes
+
+    def load(self, key: str, data: bytes) -> ElfBinary | None:
+        hit = self._items.get(key)
+        if hit is not None:
+            self._items.move_to_end(key)
+            return hit[0]
+        b = load_elf(data)
+        cost = 8 * len(data)
+        self._items[key] = (b, cost)
+        self._held += cost
+        while self._held > self.max_bytes and len(self._items) > 1:
+            _key, (_b, old) = self._items.popitem(last=False)
+            self._held -= old
+        return b
+
+
+def elf_cache(memo: dict[str, Any]) -> ElfCache:
+    """The ElfCache kept in a per-scan memo (CheckContext.memo)."""
+    cache = memo.get("elf")
+    if not isinstance(cache, ElfCache):
+        cache = memo["elf"] = ElfCache()
+    return cache
 
 
 _ARCHES = {
@@ -396,20 +450,15 @@ def _load(data: bytes, code: bool = True) -> ElfBinary:
         gnu_stack_flags=gnu_stack,
         has_relro=relro,
     )
-    stubs: list[tuple[int, int, str]] = []
-    if not code:
-        pass
-    elif arch == "mips":
+    b.code = code
+    if code and arch == "mips":
         _mips_got(b, dynsyms)
-        for sym in dynsyms:
-            # MIPS lazy-binding stubs: an undefined function's st_value is its stub.
-            if sym.shndx == 0 and sym.value and sym.name:
-                stubs.append((sym.value, sym.value + 16, sym.name))
-    elif arch in _ARG_REGS or arch == "x86":
-        stubs.extend(_plt_stubs(b))
-    stubs.sort()
-    b.stubs = stubs
-    b._stub_starts = [s[0] for s in stubs]
+        # MIPS lazy-binding stubs: an undefined function's st_value is its stub.
+        b._mips_stubs = [
+            (sym.value, sym.value + 16, sym.name)
+            for sym in dynsyms
+            if sym.shndx == 0 and sym.value and sym.name
+        ]
     return b
 
 
@@ -763,12 +812,11 @@ class _Tracker:
     def step(self, addr: int, size: int, mnem: str, ops: str) -> Any:
         """Interpret one instruction. Returns ("call", target), ("jump", slot), ("cmp", a, b) or None."""
         try:
-            return self._op(
-                addr,
-                size,
-                mnem,
-                _split_ops(ops) if "[" in ops or "(" in ops else ops.split(", ") if ops else [],
-            )
+            o = self.b._operands.get(ops)
+            if o is None:
+                o = _split_ops(ops) if "[" in ops or "(" in ops else ops.split(", ") if ops else []
+                self.b._operands[ops] = o
+            return self._op(addr, size, mnem, o)
         except (ValueError, IndexError, TypeError, OverflowError):
             return None
 
@@ -1124,17 +1172,23 @@ def _signed(v: int, bits: int) -> int:
 # Function analysis
 
 
+Focus = Callable[[int, int], list[tuple[int, int]] | None]
+
+
 def analyze(
     b: ElfBinary,
     want_function: Any = None,
     max_instructions: int = 400_000,
     only: Iterable[int] | None = None,
     require: Iterable[int] | None = None,
+    focus: Focus | None = None,
 ) -> list[FunctionFacts]:
     """Walk functions once each: their string references, calls and compares against literals.
 
     only: walk just the functions holding these addresses (see referencing_functions);
-    require: and of those, just the ones that also hold one of these (see call_sites).
+    require: and of those, just the ones that also hold one of these (see call_sites);
+    focus(start, end): the address ranges of a function worth walking, each from a fresh state
+    (None: all of it; []: none), so that a huge function costs only its interesting parts.
     want_function(facts) -> bool may drop functions early (only kept ones are returned).
     """
     filters = [sorted(set(x)) for x in (only, require) if x is not None]
@@ -1145,11 +1199,19 @@ def analyze(
             continue
         if budget <= 0:
             break
-        off = sec.offset + (start - sec.addr)
-        code = b.data[off : off + (end - start)]
-        tracker = _Tracker(b, start, b.arch == "arm" and looks_thumb(code))
-        facts, n = _walk(b, tracker, code, start, end)
-        budget -= n
+        ranges = focus(start, end) if focus is not None else None
+        facts = FunctionFacts(start, end)
+        seen: set[int] = set()
+        for lo, hi in [(start, end)] if ranges is None else ranges:
+            off = sec.offset + (lo - sec.addr)
+            code = b.data[off : off + (hi - lo)]
+            tracker = _Tracker(b, lo, b.arch == "arm" and looks_thumb(code))
+            part, n = _walk(b, tracker, code, lo, hi)
+            budget -= n
+            facts.strings.extend(r for r in part.strings if r.vaddr not in seen)
+            seen.update(r.vaddr for r in part.strings)
+            facts.calls.extend(part.calls)
+            facts.compares.extend(dataclasses.replace(c, function=start) for c in part.compares)
         if want_function is None or want_function(facts):
             out.append(facts)
     return out
@@ -1314,9 +1376,14 @@ def _walk(b: ElfBinary, t: _Tracker, code: bytes, start: int, end: int) -> tuple
         dead = False
         ev = t.step(addr, size, mnem, ops)
         # string references: any register just written that points at a C string
-        first = _first_dest(ops)
-        if first is not None:
-            v = t.regs.get(t.reg(first))
+        shape = b._shapes.get((mnem, ops))
+        if shape is None:
+            first = _first_dest(ops)
+            shape = (_branch(b.arch, mnem, ops), t.reg(first) if first is not None else None)
+            b._shapes[(mnem, ops)] = shape
+        br, dest = shape
+        if dest is not None:
+            v = t.regs.get(dest)
             if isinstance(v, int) and v not in seen_str and v > 0x100:
                 ref = b.cstring(v)
                 if ref is not None:
@@ -1329,7 +1396,6 @@ def _walk(b: ElfBinary, t: _Tracker, code: bytes, start: int, end: int) -> tuple
             _snapshot(snapshots, pending_branch[0], t.regs)
             dead = pending_branch[1]
             pending_branch = None
-        br = _branch(b.arch, mnem, ops)
         if br is not None:
             target, uncond = br
             if b.arch == "mips":

@@ -17,6 +17,8 @@ class CheckContext:
     index: FileIndex
     options: dict[str, Any] = field(default_factory=dict)
     components: tuple[Component, ...] = ()  # from the inventory stage, which runs first
+    # Per-scan memo the checks share (parsed ELFs, see analysis.binary.elf_cache); never configuration.
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 CheckFn = Callable[[CheckContext], Iterable[Finding]]

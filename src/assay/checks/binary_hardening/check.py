@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from assay.analysis.binary import ElfBinary, load_elf
+from assay.analysis.binary import ElfBinary, elf_cache
 from assay.checks.base import Check, CheckContext, evidence_of_file
 from assay.index import FileEntry
 from assay.model import Finding, Severity
@@ -84,8 +84,9 @@ def _candidates(ctx: CheckContext) -> Iterator[FileEntry]:
 
 
 def run(ctx: CheckContext) -> Iterator[Finding]:
+    elves = elf_cache(ctx.memo)
     for entry in _candidates(ctx):
-        b = load_elf(ctx.index.read(entry), code=False)
+        b = elves.load(entry.sha256 or entry.path, ctx.index.read(entry))
         if b is None:
             continue
         flags = checksec(b)

@@ -9,18 +9,20 @@ PHP code testing a password-like variable against a literal.
 
 from __future__ import annotations
 
+import bisect
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from assay.analysis.binary import (
     COMPARE_FUNCTIONS,
     CompareSite,
     ElfBinary,
+    Focus,
     FunctionFacts,
     analyze,
     call_sites,
-    load_elf,
+    elf_cache,
     referencing_functions,
     strings_in,
 )
@@ -33,6 +35,16 @@ _MAX_SCRIPT = 512 << 10
 # A small binary with a login prompt is analysed even if every compare is inlined.
 _SMALL_ELF = 512 << 10
 _MAX_INSNS = 300_000
+# Functions bigger than this are walked in windows: the code before each compare call (its
+# arguments), a little after (MIPS loads $t9 before the call), other compares this close.
+_BIG_FUNCTION = 4096
+_WINDOW = 384
+_AFTER = 48
+_NEIGHBOURS = 2048
+_COMPOSE_FUNCTIONS = frozenset(
+    {"strcpy", "stpcpy", "strncpy", "memcpy", "memmove", "strcat", "strncat", "sprintf", "snprintf"}
+    | {"__strcpy_chk", "__stpcpy_chk", "__memcpy_chk", "__strcat_chk", "__sprintf_chk", "__snprintf_chk"}
+)
 
 _CONTEXT_BYTES = re.compile(rb"(?i)passw|passcode|login|user ?name|\buser\b|\bauth")
 _CONTEXT = re.compile(r"(?i)passw|passcode|login|user ?name|\buser\b|\bauth\b|\bpwd\b|\bpass\b")
@@ -46,6 +58,8 @@ _TECH_TOKEN = re.compile(
     r"[-_.]?\d+"
 )
 _DOMAIN = re.compile(r"@[\w-]+\.[a-z]{2,}")
+# What _password_like can accept at all: a cheap first cut over thousands of library strings.
+_SECRET_SHAPE = re.compile(rb"(?=.*[0-9A-Z])[^\s%/=\\]{6,64}")
 _WORDLIKE = re.compile(r"^[a-z0-9]+(?:[-_.][a-z0-9]+)+$")
 _USERLIKE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{2,31}$")
 
@@ -93,6 +107,41 @@ def _worth_disassembling(entry: FileEntry, data: bytes) -> bool:
     return bool(_IMPORTS.search(data)) or len(data) <= _SMALL_ELF
 
 
+def _focus(prompt_refs: list[int], compares: list[int], find_keys: Callable[[], list[int]]) -> Focus:
+    """Windows of a huge function to walk: compares with a key (secret-like string, composing
+    call) just before them, the compares next to those (a user name check), the prompt references."""
+
+    found: list[list[int]] = []  # the keys, worked out for the first huge function only
+
+    def within(points: list[int], lo: int, hi: int) -> list[int]:
+        return points[bisect.bisect_left(points, lo) : bisect.bisect_left(points, hi)]
+
+    def focus(start: int, end: int) -> list[tuple[int, int]] | None:
+        if end - start <= _BIG_FUNCTION:
+            return None
+        calls = within(compares, start, end)
+        if not calls:
+            return []
+        if not found:
+            found.append(find_keys())
+        keys = found[0]
+        keyed = [c for c in calls if within(keys, c - _WINDOW, c + _AFTER)]
+        if not keyed:
+            return []
+        near = [c for c in calls if any(abs(c - k) <= _NEIGHBOURS for k in keyed)]
+        spans = [(max(start, c - _WINDOW), min(end, c + _AFTER)) for c in near]
+        spans += [(max(start, p - 64), min(end, p + 64)) for p in within(prompt_refs, start, end)]
+        merged: list[tuple[int, int]] = []
+        for lo, hi in sorted(spans):
+            if merged and lo <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
+            else:
+                merged.append((lo, hi))
+        return merged
+
+    return focus
+
+
 def _is_prompt(text: bytes) -> bool:
     """A login prompt, form field or message; not a long help text that merely mentions users."""
     t = text.decode("latin-1")
@@ -107,23 +156,39 @@ def _has_context(fn: FunctionFacts) -> bool:
 
 def _binary_findings(entry: FileEntry, data: bytes, b: ElfBinary) -> Iterator[Finding]:
     rodata = [s.name for s in b.sections if s.alloc and not s.execute and not s.nobits and not s.write]
-    prompts = [s for s in strings_in(b, rodata) if _is_prompt(s.text)]
+    strings = list(strings_in(b, rodata))
+    prompts = [s for s in strings if _is_prompt(s.text)]
     if not prompts:
         return
     sites = referencing_functions(b, prompts)
     if not sites:
         return
-    # Big programs and libraries: only functions that call a compare import. Inlined compares
-    # are looked for in every prompt-referencing function of small programs.
+    # Small programs: every prompt-referencing function, for inlined compares too. Big programs and
+    # libraries: only functions that call a compare import, and in huge ones only around the
+    # compares that can see a secret-like string or a string being put together.
     compare_calls = None
+    focus = None
     if len(data) > _SMALL_ELF:
-        compare_calls = [a for a, name in call_sites(b) if name in COMPARE_FUNCTIONS]
+        compare_calls = sorted(a for a, _n in call_sites(b, COMPARE_FUNCTIONS))
+
+        def keys() -> list[int]:
+            secret_like = [
+                s
+                for s in strings
+                if _SECRET_SHAPE.fullmatch(s.text) and _password_like(s.text.decode("latin-1"))
+            ]
+            found = referencing_functions(b, secret_like)
+            found.update(a for a, _n in call_sites(b, _COMPOSE_FUNCTIONS))
+            return sorted(found)
+
+        focus = _focus(sorted(sites), compare_calls, keys)
     facts = analyze(
         b,
         want_function=lambda f: bool(f.compares) and _has_context(f),
         max_instructions=_MAX_INSNS,
         only=sites,
         require=compare_calls,
+        focus=focus,
     )
     for fn in facts:
         compares = sorted(fn.compares, key=lambda c: c.address)
@@ -346,6 +411,7 @@ def _script_findings(entry: FileEntry, data: bytes) -> Iterator[Finding]:
 
 
 def run(ctx: CheckContext) -> Iterator[Finding]:
+    elves = elf_cache(ctx.memo)
     for entry in ctx.index.files():
         if entry.size <= 0:
             continue
@@ -355,7 +421,7 @@ def run(ctx: CheckContext) -> Iterator[Finding]:
             data = ctx.index.read(entry)
             if not _worth_disassembling(entry, data):
                 continue
-            b = load_elf(data)
+            b = elves.load(entry.sha256 or entry.path, data)
             if b is None or not (b.imports & COMPARE_FUNCTIONS or (len(data) <= _SMALL_ELF and b.has_interp)):
                 continue
             yield from _binary_findings(entry, data, b)

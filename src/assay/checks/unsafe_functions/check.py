@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from assay.analysis.binary import call_counts, load_elf
+from assay.analysis.binary import call_counts, elf_cache
 from assay.checks.base import Check, CheckContext, evidence_of_file
 from assay.model import Finding, Severity
 
@@ -50,6 +50,7 @@ UNSAFE = {
 
 
 def run(ctx: CheckContext) -> Iterator[Finding]:
+    elves = elf_cache(ctx.memo)
     for entry in ctx.index.elves():
         if (
             not entry.is_file
@@ -58,15 +59,13 @@ def run(ctx: CheckContext) -> Iterator[Finding]:
             or entry.elf.elftype not in ("exec", "dyn")
         ):
             continue
-        data = ctx.index.read(entry)
-        b = load_elf(data, code=False)
+        b = elves.load(entry.sha256 or entry.path, ctx.index.read(entry))
         if b is None:
             continue
         used = sorted(n for n in b.imports if n in UNSAFE)
         if not used:
             continue
-        full = load_elf(data)
-        sites = call_counts(full) if full is not None else {}
+        sites = call_counts(b)
         counts = {n: {"kind": UNSAFE[n], "call_sites": sites.get(n, 0)} for n in used}
         total = sum(sites.get(n, 0) for n in used)
         shown = ", ".join(f"{n} ({counts[n]['call_sites']})" for n in used[:6])
