@@ -143,3 +143,19 @@ def test_bad_inputs_are_one_line_errors(tmp_path: Path) -> None:
     shutil.copy(DATA / "kev-sample.csv", not_db)
     with pytest.raises(DatabaseError):
         VulnDB(not_db)
+
+
+def test_kernel_cves_json_mainline_ranges(tmp_path: Path) -> None:
+    # kernel_cves.json of the same project: the mainline range per CVE
+    src = tmp_path / "kernel_cves.json"
+    src.write_text(
+        json.dumps(
+            {
+                "CVE-2099-4001": {"affected_versions": "v4.4-rc1 to v5.6-rc2", "cwe": "Use After Free"},
+                "CVE-2099-4002": {"affected_versions": "unk to unk"},
+            }
+        )
+    )
+    with VulnDB(tmp_path / "v.sqlite", create=True) as db:
+        import_path(db, src)
+        assert db.kernel_rows("5.4") == [("CVE-2099-4001", "mainline", "5.6-rc2", "4.4-rc1")]

@@ -28,6 +28,7 @@ BATCH = 2000
 _MAX_REFS = 25
 _RANGE_KEYS = ("versionStartIncluding", "versionStartExcluding", "versionEndIncluding", "versionEndExcluding")
 _KERNEL_LINE = re.compile(r"^(CVE-\d{4}-\d+):\s.*\((?:unk|v([^\s)]+)) to (?:unk|v([^\s)]+))\)\s*$")
+_KERNEL_RANGE = re.compile(r"^(?:unk|v(\S+)) to (?:unk|v(\S+))$")
 
 Progress = Callable[[int], None]
 
@@ -341,7 +342,7 @@ def _import_kev(db: VulnDB, path: Path, progress: Progress | None) -> int:
 
 
 def _import_kernel_stream(db: VulnDB, path: Path, progress: Progress | None) -> int:
-    """stream_fixes.json: {CVE: {stable branch: {cmt_id, fixed_version}}}."""
+    """stream_fixes.json: {CVE: {stable branch: {cmt_id, fixed_version}}}; or kernel_cves.json."""
     rows: list[tuple[str, str, str | None, str | None]] = []
     cves = 0
     with _open(path) as fh:
@@ -349,6 +350,10 @@ def _import_kernel_stream(db: VulnDB, path: Path, progress: Progress | None) -> 
             if not isinstance(branches, dict):
                 continue
             cves += 1
+            # kernel_cves.json, from the same project, has the mainline range per CVE instead
+            m = _KERNEL_RANGE.search(str(branches.get("affected_versions", "")))
+            if m and (m.group(1) or m.group(2)):
+                rows.append((cve, "mainline", m.group(2), m.group(1)))
             for branch, fix in branches.items():
                 fixed = fix.get("fixed_version") if isinstance(fix, dict) else None
                 if fixed:
