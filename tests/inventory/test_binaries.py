@@ -20,6 +20,14 @@ ZLIB = " deflate 1.2.13 Copyright 1995-2022 Jean-loup Gailly and Mark Adler "
 OPENSSL = "OpenSSL 3.0.11 19 Sep 2023"
 
 
+def kernel_uimage(payload: Path, name: str, compression: str) -> Path:
+    out = payload.with_suffix(".uimage")
+    opts = {"-A": "mips", "-O": "linux", "-T": "kernel", "-C": compression, "-a": "0", "-e": "0", "-n": name}
+    args = [x for kv in opts.items() for x in kv]
+    subprocess.run(["mkimage", *args, "-d", str(payload), str(out)], check=True, capture_output=True)
+    return out
+
+
 def by_name(components: list[Component]) -> dict[str, list[Component]]:
     out: dict[str, list[Component]] = {}
     for c in components:
@@ -116,10 +124,7 @@ def test_kernel_banner_modules_and_uimage(index_of: Index, tmp_path: Path) -> No
     module = b"\x7fELF" + b"\0" * 60 + b"vermagic=5.15.134 SMP mod_unload MIPS32_R2 32BIT \0license=GPL\0"
     payload = tmp_path / "payload.bin"
     payload.write_bytes(b"\x1f\x8b" + b"kernel body" * 64)
-    uimage = tmp_path / "uImage"
-    cmd = ["mkimage", "-A", "mips", "-O", "linux", "-T", "kernel", "-C", "gzip", "-a", "0x80000000"]
-    cmd += ["-e", "0x80000000", "-n", "Linux-4.14.180", "-d", str(payload), str(uimage)]
-    subprocess.run(cmd, check=True, capture_output=True)
+    uimage = kernel_uimage(payload, "Linux-4.14.180", "gzip")
     index = index_of(
         {
             "/boot/vmlinux": vmlinux,
@@ -147,25 +152,7 @@ def test_kernel_uimage_outside_the_filesystems_is_named_by_its_layer(
     rootfs = make_squashfs({"/etc/banner": "hello\n"})
     kernel = tmp_path / "kernel.bin"
     kernel.write_bytes(b"\x1f\x8b" + bytes(range(256)) * 8)
-    uimage = tmp_path / "kernel.uimage"
-    cmd = [
-        "mkimage",
-        "-A",
-        "arm",
-        "-O",
-        "linux",
-        "-T",
-        "kernel",
-        "-C",
-        "none",
-        "-a",
-        "0x8000",
-        "-e",
-        "0x8000",
-    ]
-    subprocess.run(
-        [*cmd, "-n", "Linux-5.10.176", "-d", str(kernel), str(uimage)], check=True, capture_output=True
-    )
+    uimage = kernel_uimage(kernel, "Linux-5.10.176", "none")
     firmware = tmp_path / "fw.bin"
     blob = uimage.read_bytes()
     firmware.write_bytes(blob + b"\xff" * (-len(blob) % 4096) + rootfs.read_bytes())
