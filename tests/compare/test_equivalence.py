@@ -31,14 +31,39 @@ def names(row: dict) -> list[str]:
     return [n["name"] for n in row.get("normalizations", [])]
 
 
-def test_repacked_with_other_mtimes_is_identical(rootfs: Callable[[str], Path], tmp_path: Path) -> None:
+def test_repacked_with_other_mtimes_is_equivalent(rootfs: Callable[[str], Path], tmp_path: Path) -> None:
     root = rootfs("root")
     a = mksquashfs(root, tmp_path / "a.sqfs", mtime=1_500_000_000)
     b = mksquashfs(root, tmp_path / "b.sqfs", mtime=1_700_000_000)
+    assert a.read_bytes() != b.read_bytes()
     result = equivalence(a, b, jobs=1)
     jsonschema.validate(result, EQUIVALENCE_JSON_SCHEMA)
+    assert result["verdict"] == "equivalent"
+    assert result["different"] == [] and result["only_deployed"] == [] and result["only_reference"] == []
+    assert result["summary"]["equivalent"] == len(result["files"]) > 5
+    for row in result["files"]:
+        assert names(row) == ["mtime"], row
+        assert "2017-07-14T02:40:00Z vs 2023-11-14T22:13:20Z" in row["normalizations"][0]["explanation"]
+    text = render_equivalence(result, "text")
+    assert f"{len(result['files'])} entries equivalent after normalizing only their mtime" in text
+    assert "verdict: EQUIVALENT" in text
+
+
+def test_repacked_with_other_compression_is_identical(rootfs: Callable[[str], Path], tmp_path: Path) -> None:
+    """Same files, same times: the image bytes differ, every file is identical."""
+    root = rootfs("root")
+    a = mksquashfs(root, tmp_path / "a.sqfs")
+    b = tmp_path / "b.sqfs"
+    subprocess.run(
+        ["mksquashfs", str(root), str(b), "-noappend", "-quiet", "-no-progress", "-all-root", "-comp", "xz"]
+        + ["-all-time", "1700000000", "-mkfs-time", "1700000000"],
+        check=True,
+        capture_output=True,
+    )
+    assert a.read_bytes() != b.read_bytes()
+    result = equivalence(a, b, jobs=1)
     assert result["verdict"] == "identical"
-    assert result["summary"]["identical"] == len(result["files"]) > 5
+    assert result["summary"]["identical"] == len(result["files"])
 
 
 def test_rebuilt_binary_with_other_build_id_is_equivalent(

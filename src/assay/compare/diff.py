@@ -13,7 +13,7 @@ from typing import Any
 from assay import __version__
 from assay.compare.files import compare_entries, content_details
 from assay.compare.security import is_empty, security_delta
-from assay.compare.sides import Side, load_sides
+from assay.compare.sides import Side, load_sides, scratch_dir
 from assay.pipeline import ScanOptions
 
 DIFF_SCHEMA = "https://assay.dev/schema/diff/1.0"
@@ -97,7 +97,10 @@ def diff_images(
         options = replace(options, vuln_db=None)
     with contextlib.ExitStack() as stack:
         if workdir is None:
-            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="assay-diff-")))
+            scratch = scratch_dir(options.limits)
+            workdir = Path(
+                stack.enter_context(tempfile.TemporaryDirectory(prefix="assay-diff-", dir=scratch))
+            )
         t0 = time.perf_counter()
         a, b = load_sides(old, new, workdir, full_scan=True, options=options, jobs=jobs)
         t1 = time.perf_counter()

@@ -7,21 +7,20 @@ normalizations are applied, or different; files present on one side only are lis
 from __future__ import annotations
 
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from assay import __version__
 from assay.compare.files import index_read, metadata_changes
 from assay.compare.normalize import compare_content
-from assay.compare.sides import Side, load_sides
+from assay.compare.sides import Side, load_sides, scratch_dir
 from assay.index import FileEntry
 from assay.pipeline import ScanOptions
 
 EQUIVALENCE_SCHEMA = "https://assay.dev/schema/equivalence/1.0"
-NOTES = (
-    "mtimes are filesystem metadata and are never compared (squashfs, cpio and tar mtimes included)",
-    "build paths embedded in binaries are not normalized: a different path is reported as a difference",
-)
+NOTES = ("build paths embedded in binaries are not normalized: a different path is reported as a difference",)
+MTIME = "mtime"
 
 
 def _side_info(side: Side) -> dict[str, Any]:
@@ -67,9 +66,20 @@ def equivalence_sides(deployed: Side, reference: Side, *, metadata: bool = True)
             rows.append(row)
             continue
         status, norms = "identical", []
+        ta, tb = deployed.mtime(a), reference.mtime(b)
+        if ta is not None and tb is not None and ta != tb:
+            status = "equivalent"
+            norms.append(
+                {
+                    "name": MTIME,
+                    "explanation": f"mtime {_iso(ta)} vs {_iso(tb)}: a filesystem timestamp "
+                    "(when the image was built), not part of what runs",
+                }
+            )
         if a.is_file and a.sha256 != b.sha256:
             outcome = compare_content(index_read(deployed.index, a), index_read(reference.index, b))
-            status, norms = outcome.status, [n.to_dict() for n in outcome.normalizations]
+            status = outcome.status
+            norms += [n.to_dict() for n in outcome.normalizations]
             reasons.extend(outcome.reasons)
         if reasons:
             status = "different"
@@ -123,6 +133,10 @@ def equivalence_sides(deployed: Side, reference: Side, *, metadata: bool = True)
     }
 
 
+def _iso(t: int) -> str:
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _meta_reason(what: str, a: FileEntry, b: FileEntry) -> str:
     if what in ("mode", "setuid"):
         return f"{what}: {a.mode_string} vs {b.mode_string}"
@@ -146,6 +160,7 @@ def equivalence(
     if workdir is not None:
         a, b = load_sides(deployed, reference, workdir, full_scan=False, options=options, jobs=jobs)
         return equivalence_sides(a, b, metadata=metadata)
-    with tempfile.TemporaryDirectory(prefix="assay-equiv-") as tmp:
+    scratch = scratch_dir((options or ScanOptions()).limits)
+    with tempfile.TemporaryDirectory(prefix="assay-equiv-", dir=scratch) as tmp:
         a, b = load_sides(deployed, reference, Path(tmp), full_scan=False, options=options, jobs=jobs)
         return equivalence_sides(a, b, metadata=metadata)

@@ -207,14 +207,23 @@ def equivalence_text(result: dict[str, Any]) -> str:
         f"{s['different']} different, {s['only_deployed']} only in deployed, {s['only_reference']} only in reference",
         "",
     ]
+    mtime_only = 0
     for f in result["files"]:
         if f["status"] == "identical":
+            continue
+        if f["status"] == "equivalent" and [n["name"] for n in f.get("normalizations", [])] == ["mtime"]:
+            mtime_only += 1  # one summary line: a repacked image has thousands
             continue
         lines.append(f"  {f['status']:15} {f['path']}")
         for n in f.get("normalizations", []):
             lines.append(f"      normalized: {n['name']}: {n['explanation']}")
         for reason in f.get("reasons", []):
             lines.append(f"      {reason}")
+    if mtime_only:
+        lines.append(
+            f"  {mtime_only} entries equivalent after normalizing only their mtime "
+            "(filesystem timestamps of the build; listed in the JSON output)"
+        )
     for note in result.get("notes", []):
         lines.append(f"note: {note}")
     lines.append("")

@@ -6,8 +6,9 @@ import contextlib
 import importlib
 import multiprocessing
 import os
+import shutil
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,11 @@ class Side:
     image: dict[str, Any]
     index: FileIndex
     report: Report | None = None
+    # (fs, path) -> mtime as the filesystem records it; equivalence names it, the diff ignores it
+    mtimes: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def mtime(self, entry: FileEntry) -> int | None:
+        return self.mtimes.get((entry.fs, entry.path))
 
     @property
     def is_directory(self) -> bool:
@@ -51,7 +57,13 @@ def _scan_side(source: Path, workdir: Path, options: ScanOptions) -> Side:
 def _unpack_side(source: Path, workdir: Path, limits: Limits) -> Side:
     unpacked = unpack(source, workdir / "extract", limits)
     index = build_index(unpacked.filesystems)
-    return Side(source.name, source, image_info(source, unpacked), index, None)
+    mtimes = {
+        (fs.id, m.path): m.mtime
+        for fs in unpacked.filesystems
+        for m in fs.entries.values()
+        if m.mtime is not None
+    }
+    return Side(source.name, source, image_info(source, unpacked), index, None, mtimes)
 
 
 def load_sides(
@@ -84,6 +96,28 @@ def load_sides(
         fa = pool.submit(fn, *args[0])
         fb = pool.submit(fn, *args[1])
         return fa.result(), fb.result()
+
+
+# Where two throw-away trees go when nothing else is asked: a RAM-backed tmpfs, when it has room.
+_TMPFS = Path("/dev/shm")
+_MEM_MARGIN = 1 << 30
+
+
+def scratch_dir(limits: Limits) -> str | None:
+    """A directory for the two extracted trees. Creating and deleting thousands of files is most
+    of a scan's time on a busy disk, and a diff does it twice; tmpfs is used only when both sides
+    fit there even at their extraction limit, so a large image can never fill it. None: the default."""
+    need = 2 * limits.max_total_bytes
+    try:
+        if not (_TMPFS.is_dir() and os.access(_TMPFS, os.W_OK | os.X_OK)):
+            return None
+        if shutil.disk_usage(_TMPFS).free < need:
+            return None
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            avail = next((int(x.split()[1]) * 1024 for x in fh if x.startswith("MemAvailable:")), 0)
+    except (OSError, ValueError):
+        return None
+    return str(_TMPFS) if avail >= need + _MEM_MARGIN else None
 
 
 def _check_input(path: Path) -> None:
