@@ -34,12 +34,10 @@ class Signature:
     excluded_by: tuple[str, ...] = ()
 
     def matches_file(self, path: str) -> bool:
-        base = posixpath.basename(path)
-        for glob in self.files:
-            target = path if "/" in glob else base
-            if fnmatch.fnmatchcase(target, glob):
-                return True
-        return False
+        base_rx, path_rx = _file_regexes(self.files)
+        return bool(
+            (base_rx and base_rx.match(posixpath.basename(path))) or (path_rx and path_rx.match(path))
+        )
 
     def normalise(self, raw: str) -> str:
         if self.version_form == "int-mmnnpp" and raw.isdigit() and len(raw) == 5:
@@ -77,6 +75,16 @@ class Catalogue:
 
     def hinted_for(self, path: str) -> list[Signature]:
         return [s for s in self.signatures if s.files and s.matches_file(path)]
+
+
+@lru_cache(maxsize=512)
+def _file_regexes(globs: tuple[str, ...]) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
+    """One regex for the base-name globs and one for the full-path globs (fnmatch, anchored)."""
+
+    def union(parts: list[str]) -> re.Pattern[str] | None:
+        return re.compile("|".join(fnmatch.translate(g) for g in parts)) if parts else None
+
+    return union([g for g in globs if "/" not in g]), union([g for g in globs if "/" in g])
 
 
 def cpe_escape(value: str) -> str:
