@@ -127,7 +127,7 @@ CHECK = Check(
         "https://www.3gpp.org/ftp/Specs/archive/33_series/33.117/",
     ),
     false_positives=(
-        "Published benchmark keys inside a program (OpenSSL's `openssl speed` RSA keys, listed in "
+        "Published benchmark keys inside a program (OpenSSL's `openssl speed` RSA keys, PolarSSL's certs.c keys, listed in "
         "test-keys.json) are reported as info with category test-data instead. Other test or example "
         "keys shipped with libraries; keys a device regenerates on first boot but that the vendor left "
         "in the image anyway (still worth removing)."
