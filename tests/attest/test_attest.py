@@ -286,12 +286,27 @@ def test_entry_point_exit_code(signed: dict[str, Path]) -> None:
 # ---------------------------------------------------------------- Sigstore keyless (optional, networked)
 
 
+@pytest.fixture(scope="module")
+def ed_signed(scanned: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One Ed25519 attestation, made through the library: these tests are about the options."""
+    from assay.attest import attest, generate, write_keypair
+
+    d = tmp_path_factory.mktemp("ed")
+    signer = generate("ed25519")
+    key, pub = write_keypair(signer, d / "signer")
+    att = d / "fw.att.json"
+    att.write_text(json.dumps(attest(scanned[1], signer)))
+    return {"image": scanned[0], "report": scanned[1], "key": key, "pub": pub, "att": att}
+
+
 def test_sigstore_without_the_package(
-    signed: dict[str, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ed_signed: dict[str, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for mod in ("sigstore", "sigstore.dsse", "sigstore.oidc", "sigstore.sign", "sigstore.models"):
         monkeypatch.setitem(sys.modules, mod, None)  # an import of it now raises ImportError
-    code, out, err = cli(capsys, "attest", str(signed["report"]), "--sigstore", "--identity-token", "x.y.z")
+    code, out, err = cli(
+        capsys, "attest", str(ed_signed["report"]), "--sigstore", "--identity-token", "x.y.z"
+    )
     assert code == 2 and out == ""
     assert (
         err.startswith("assay: usage: --sigstore needs the optional sigstore package")
@@ -300,32 +315,54 @@ def test_sigstore_without_the_package(
 
 
 def test_sigstore_needs_an_identity_token(
-    signed: dict[str, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ed_signed: dict[str, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytest.importorskip("sigstore")
     monkeypatch.delenv("SIGSTORE_ID_TOKEN", raising=False)
-    code, _, err = cli(capsys, "attest", str(signed["report"]), "--sigstore")
+    code, _, err = cli(capsys, "attest", str(ed_signed["report"]), "--sigstore")
     assert code == 2 and "needs an OIDC identity token" in err and err.count("\n") == 1
     monkeypatch.setenv("SIGSTORE_ID_TOKEN", "not-a-jwt")
-    code, _, err = cli(capsys, "attest", str(signed["report"]), "--sigstore")
+    code, _, err = cli(capsys, "attest", str(ed_signed["report"]), "--sigstore")
     assert code == 2 and "identity token refused" in err and err.count("\n") == 1
 
 
-def test_sigstore_bundle_that_is_not_one(signed: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+def test_sigstore_bundle_that_is_not_one(
+    ed_signed: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
     """A DSSE envelope handed to the Sigstore verifier is refused before any network use."""
     pytest.importorskip("sigstore")
-    args = ["verify", str(signed["att"]), "--image", str(signed["image"]), "--report", str(signed["report"])]
+    args = [
+        "verify",
+        str(ed_signed["att"]),
+        "--image",
+        str(ed_signed["image"]),
+        "--report",
+        str(ed_signed["report"]),
+    ]
     code, _, err = cli(
         capsys, *args, "--sigstore-identity", "a@example.org", "--sigstore-issuer", "https://issuer.example"
     )
     assert code == 7 and err.startswith("assay: verification failed: malformed Sigstore bundle")
 
 
-def test_key_and_sigstore_are_exclusive(signed: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = cli(capsys, "attest", str(signed["report"]), "--key", str(signed["key"]), "--sigstore")
+def test_key_and_sigstore_are_exclusive(
+    ed_signed: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = cli(
+        capsys, "attest", str(ed_signed["report"]), "--key", str(ed_signed["key"]), "--sigstore"
+    )
     assert code == 2 and "exactly one of --key KEY or --sigstore" in err
-    code, _, err = cli(capsys, "attest", str(signed["report"]))
+    code, _, err = cli(capsys, "attest", str(ed_signed["report"]))
     assert code == 2 and "exactly one" in err
-    args = ["verify", str(signed["att"]), "--image", str(signed["image"]), "--report", str(signed["report"])]
-    code, _, err = cli(capsys, *args, "--pubkey", str(signed["pub"]), "--sigstore-identity", "a@example.org")
+    args = [
+        "verify",
+        str(ed_signed["att"]),
+        "--image",
+        str(ed_signed["image"]),
+        "--report",
+        str(ed_signed["report"]),
+    ]
+    code, _, err = cli(
+        capsys, *args, "--pubkey", str(ed_signed["pub"]), "--sigstore-identity", "a@example.org"
+    )
     assert code == 2 and "exactly one of --pubkey" in err

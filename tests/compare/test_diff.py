@@ -6,7 +6,6 @@ import json
 import shutil
 import subprocess
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 import jsonschema
@@ -16,7 +15,6 @@ from cmp_helpers import assay_cli, gcc, mksquashfs, need, run_main
 from assay.compare.diff import diff_images
 from assay.compare.render import render_diff
 from assay.compare.schema import DIFF_JSON_SCHEMA
-from assay.pipeline import Report, ScanOptions
 
 BUSYBOX_C = r"""
 #include <stdio.h>
@@ -158,43 +156,79 @@ def busybox_pair(rootfs: Callable[[str], Path], tmp_path: Path) -> tuple[Path, P
     return mksquashfs(old_root, tmp_path / "o.sqfs"), mksquashfs(new_root, tmp_path / "n.sqfs")
 
 
-# Made-up ids: what matters is which side of the bump each one is on.
-KNOWN_VULNS = {
-    ("busybox", "1.35.0"): ["CVE-2099-0001", "CVE-2099-0002"],
-    ("busybox", "1.36.1"): ["CVE-2099-0002", "CVE-2099-0003"],
-}
+def nvd_feed(path: Path, ranges: dict[str, dict[str, str]]) -> Path:
+    """A small NVD CVE API 2.0 feed: one BusyBox CVE per version range."""
+    vulns = [
+        {
+            "cve": {
+                "id": cve,
+                "published": "2024-01-01T00:00:00.000",
+                "lastModified": "2024-01-01T00:00:00.000",
+                "vulnStatus": "Analyzed",
+                "descriptions": [{"lang": "en", "value": f"BusyBox {cve} (test)"}],
+                "metrics": {},
+                "configurations": [
+                    {
+                        "nodes": [
+                            {
+                                "operator": "OR",
+                                "negate": False,
+                                "cpeMatch": [
+                                    {
+                                        "vulnerable": True,
+                                        "criteria": "cpe:2.3:a:busybox:busybox:*:*:*:*:*:*:*:*",
+                                        **bounds,
+                                    }
+                                ],
+                            }
+                        ]
+                    }
+                ],
+                "references": [],
+            }
+        }
+        for cve, bounds in ranges.items()
+    ]
+    feed = {"format": "NVD_CVE", "version": "2.0", "totalResults": len(vulns), "vulnerabilities": vulns}
+    path.write_text(json.dumps(feed))
+    return path
 
 
 def test_component_version_bump_with_cves_added_and_fixed(
-    rootfs: Callable[[str], Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    rootfs: Callable[[str], Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from assay.compare import sides
+    from assay.vulns.db import VulnDB
+    from assay.vulns.importers import import_path
 
-    real_scan = sides.scan
-
-    def scan_with_vulns(image: Path, options: ScanOptions) -> Report:
-        # What assay.vulns.annotate_report leaves in the report: one row per (CVE, component).
-        report = real_scan(image, replace(options, vuln_db=None))
-        report.vulnerabilities = [
-            {"id": cve, "component": c.name, "version": c.version}
-            for c in report.components
-            for cve in KNOWN_VULNS.get((c.name, c.version or ""), [])
-        ]
-        return report
-
-    monkeypatch.setattr(sides, "scan", scan_with_vulns)
+    # Made-up ids: what matters is which side of the bump each range puts them on.
+    feed = nvd_feed(
+        tmp_path / "feed.json",
+        {
+            "CVE-2099-7001": {"versionEndExcluding": "1.36.0"},  # fixed by 1.36.1
+            "CVE-2099-7002": {"versionStartIncluding": "1.36.0", "versionEndExcluding": "1.37.0"},  # added
+            "CVE-2099-7003": {"versionEndExcluding": "1.38.0"},  # on both sides
+        },
+    )
+    db = tmp_path / "vulns.sqlite"
+    with VulnDB(db, create=True) as conn:
+        import_path(conn, feed)
     old, new = busybox_pair(rootfs, tmp_path)
-    result = diff_images(old, new, jobs=1)
+    code, out, err = run_main(capsys, "diff", str(old), str(new), "--db", str(db), "-f", "json")
+    assert code == 1, err
+    result = json.loads(out)
     jsonschema.validate(result, DIFF_JSON_SCHEMA)
     comps = result["security"]["components"]
     row = next(c for c in comps["changed"] if c["name"] == "busybox")
     assert row["old_versions"] == ["1.35.0"] and row["new_versions"] == ["1.36.1"]
-    assert row["cves_added"] == ["CVE-2099-0003"]
-    assert row["cves_fixed"] == ["CVE-2099-0001"]
+    assert row["cves_added"] == ["CVE-2099-7002"]
+    assert row["cves_fixed"] == ["CVE-2099-7001"]
     assert comps["vulnerabilities_known"] is True
-    assert (comps["cves_added"], comps["cves_fixed"]) == (["CVE-2099-0003"], ["CVE-2099-0001"])
+    assert (comps["cves_added"], comps["cves_fixed"]) == (["CVE-2099-7002"], ["CVE-2099-7001"])
     text = render_diff(result, "text")
-    assert "~ component busybox 1.35.0 -> 1.36.1 (CVEs added: CVE-2099-0003; fixed: CVE-2099-0001)" in text
+    assert "~ component busybox 1.35.0 -> 1.36.1 (CVEs added: CVE-2099-7002; fixed: CVE-2099-7001)" in text
+
+    code, _, err = run_main(capsys, "diff", str(old), str(new), "--db", str(tmp_path / "none.sqlite"))
+    assert code == 2 and "vulnerability database not found" in err and err.count("\n") == 1
 
 
 def test_html_is_escaped(rootfs: Callable[[str], Path], tmp_path: Path) -> None:
