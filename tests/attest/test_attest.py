@@ -299,6 +299,10 @@ def ed_signed(scanned: tuple[Path, Path], tmp_path_factory: pytest.TempPathFacto
     return {"image": scanned[0], "report": scanned[1], "key": key, "pub": pub, "att": att}
 
 
+def verify_args(s: dict[str, Path]) -> list[str]:
+    return ["verify", str(s["att"]), "--image", str(s["image"]), "--report", str(s["report"])]
+
+
 def test_sigstore_without_the_package(
     ed_signed: dict[str, Path], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -331,14 +335,7 @@ def test_sigstore_bundle_that_is_not_one(
 ) -> None:
     """A DSSE envelope handed to the Sigstore verifier is refused before any network use."""
     pytest.importorskip("sigstore")
-    args = [
-        "verify",
-        str(ed_signed["att"]),
-        "--image",
-        str(ed_signed["image"]),
-        "--report",
-        str(ed_signed["report"]),
-    ]
+    args = verify_args(ed_signed)
     code, _, err = cli(
         capsys, *args, "--sigstore-identity", "a@example.org", "--sigstore-issuer", "https://issuer.example"
     )
@@ -354,14 +351,7 @@ def test_key_and_sigstore_are_exclusive(
     assert code == 2 and "exactly one of --key KEY or --sigstore" in err
     code, _, err = cli(capsys, "attest", str(ed_signed["report"]))
     assert code == 2 and "exactly one" in err
-    args = [
-        "verify",
-        str(ed_signed["att"]),
-        "--image",
-        str(ed_signed["image"]),
-        "--report",
-        str(ed_signed["report"]),
-    ]
+    args = verify_args(ed_signed)
     code, _, err = cli(
         capsys, *args, "--pubkey", str(ed_signed["pub"]), "--sigstore-identity", "a@example.org"
     )

@@ -93,11 +93,16 @@ def test_changed_code_and_extra_file_are_different(
     shutil.copy(binaries["hello2"], deployed / "bin/hello")
     (deployed / "bin/backdoor").write_bytes(b"#!/bin/sh\nexec sh\n")
     (deployed / "etc/shadow").chmod(0o666)
+    (deployed / "etc/<img src=x onerror=alert(1)>").write_text("x")
     result = equivalence(
         mksquashfs(deployed, tmp_path / "d.sqfs"), mksquashfs(reference, tmp_path / "r.sqfs"), jobs=1
     )
     assert result["verdict"] == "different"
-    assert result["only_deployed"] == ["/bin/backdoor"]
+    assert result["only_deployed"] == ["/bin/backdoor", "/etc/<img src=x onerror=alert(1)>"]
+    html = render_equivalence(result, "html")
+    assert html.startswith("<!doctype html>") and "DIFFERENT" in html
+    assert "<img src=x" not in html and "/etc/&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "mode: -rw-rw-rw- vs -rw-r--r--" in html
     assert set(result["different"]) == {"/bin/hello", "/etc/shadow"}
     hello = rows(result)["/bin/hello"]
     assert any(".text" in r or ".rodata" in r or "segment" in r for r in hello["reasons"]), hello["reasons"]

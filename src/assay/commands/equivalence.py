@@ -9,7 +9,7 @@ import typer
 
 from assay.commands.diff import fail, write_output
 
-FORMATS = ("text", "json")
+FORMATS = ("text", "json", "html")
 
 
 def register(app: typer.Typer) -> None:
@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
         reference: Annotated[
             Path, typer.Argument(help="The reference image, or a directory holding a local rebuild.")
         ],
-        fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+        fmt: Annotated[str, typer.Option("--format", "-f", help="text, json or html.")] = "text",
         output: Annotated[
             Path | None, typer.Option("-o", "--output", help="Write here (default: stdout).")
         ] = None,

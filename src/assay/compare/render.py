@@ -231,5 +231,34 @@ def equivalence_text(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+_EQUIV_HTML = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>assay equivalence {{ r.deployed.name }} / {{ r.reference.name }}</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:2em;color:#222}
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left;vertical-align:top}
+.different,.only-deployed,.only-reference{color:#a00}.equivalent{color:#a60}.identical{color:#070}
+</style></head><body>
+<h1>assay equivalence: <span class="{{ r.verdict }}">{{ r.verdict | upper }}</span></h1>
+<table><tr><th></th><th>name</th><th>sha256</th><th>files</th></tr>
+<tr><td>deployed</td><td>{{ r.deployed.name }}</td><td><code>{{ r.deployed.sha256 }}</code></td><td>{{ r.deployed.files }}</td></tr>
+<tr><td>reference</td><td>{{ r.reference.name }}</td><td><code>{{ r.reference.sha256 }}</code></td><td>{{ r.reference.files }}</td></tr></table>
+<p>{{ r.summary.identical }} identical, {{ r.summary.equivalent }} equivalent after normalization,
+{{ r.summary.different }} different, {{ r.summary.only_deployed }} only in deployed,
+{{ r.summary.only_reference }} only in reference.</p>
+<table><tr><th>status</th><th>path</th><th>normalizations and reasons</th></tr>
+{% for f in r.files if f.status != "identical" %}<tr><td class="{{ f.status }}">{{ f.status }}</td><td>{{ f.path }}</td>
+<td><ul>{% for n in f.normalizations or [] %}<li>normalized <b>{{ n.name }}</b>: {{ n.explanation }}</li>{% endfor %}
+{% for x in f.reasons or [] %}<li>{{ x }}</li>{% endfor %}</ul></td></tr>
+{% endfor %}</table>
+{% for n in r.notes %}<p>note: {{ n }}</p>{% endfor %}
+<p><small>assay {{ r.tool.version }}, {{ r.schema }}</small></p>
+</body></html>
+"""
+
+
 def render_equivalence(result: dict[str, Any], fmt: str) -> str:
-    return to_json(result) if fmt == "json" else equivalence_text(result)
+    if fmt == "json":
+        return to_json(result)
+    if fmt == "html":
+        return _env().from_string(_EQUIV_HTML).render(r=result)
+    return equivalence_text(result)
