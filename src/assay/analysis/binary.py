@@ -417,7 +417,9 @@ def _load(data: bytes, code: bool = True) -> ElfBinary:
             for tag in sec.iter_tags():
                 dynamic[str(tag.entry.d_tag)] = tag.entry.d_val
     slot_imports: dict[int, str] = {}
-    for stype, off, size, link, _name in headers if code else ():
+    # Relocatable objects (kernel modules) patch call sites, not GOT slots: nothing to name.
+    relocatable = str(elf.header["e_type"]) == "ET_REL"
+    for stype, off, size, link, _name in headers if code and not relocatable else ():
         if stype not in ("SHT_REL", "SHT_RELA") or not 0 < link < len(headers):
             continue
         syms = dynsyms if headers[link][0] == "SHT_DYNSYM" else _symbols(data, headers, link, e, bits)
@@ -1244,6 +1246,9 @@ def function_bounds(b: ElfBinary) -> list[tuple[int, int, Section]]:
     return out
 
 
+_TAIL = re.compile(rb"^|(?<=[^A-Za-z0-9_])(?=[A-Za-z0-9_])")
+
+
 def referencing_functions(b: ElfBinary, targets: Iterable[StringRef]) -> set[int]:
     """Addresses of code that may reference any target string: a cheap over-approximation.
 
@@ -1251,9 +1256,14 @@ def referencing_functions(b: ElfBinary, targets: Iterable[StringRef]) -> set[int
     AArch64 adrp+add, x86 rip-relative and GOT-relative displacements, absolute words)
     without disassembling, so that only the functions involved need the full walk.
     """
+    targets = list(targets)
     spans = sorted((t.vaddr, t.vaddr + max(1, len(t.text))) for t in targets)
     if not spans:
         return set()
+    # MIPS matches addiu's low 16 bits only: every byte of thousands of strings would match most
+    # of them. Linkers merge a string into the tail of a longer one, so a reference may point
+    # inside one; such tails start a word.
+    tails = {t.vaddr + m.end() for t in targets for m in _TAIL.finditer(t.text)}
     starts = np.array([s for s, _ in spans], dtype=np.int64)
     ends = np.array([e for _, e in spans], dtype=np.int64)
 
@@ -1277,10 +1287,7 @@ def referencing_functions(b: ElfBinary, targets: Iterable[StringRef]) -> set[int
                     pos = d.find(needle, pos + 1)
         if b.arch == "mips":
             w, pcs = _section_words(b, sec)
-            lows = np.array(
-                sorted({a & 0xFFFF for s, end in spans if end - s <= 256 for a in range(s, end)}),
-                dtype=np.int64,
-            )
+            lows = np.array(sorted({a & 0xFFFF for a in tails}), dtype=np.int64)
             op = w & 0xFC000000
             sel = ((op == 0x24000000) | (op == 0x64000000)) & np.isin(w & 0xFFFF, lows)  # (d)addiu
             out.update(pcs[sel].tolist())
