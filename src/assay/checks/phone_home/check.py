@@ -254,13 +254,13 @@ def _elf_findings(ctx: CheckContext, model: BootModel) -> Iterator[Finding]:
         data = ctx.index.read(entry)
         if _KNOWN_TOOL_MARKERS.search(data):
             continue
-        strings = [(off, raw.decode("ascii", "replace")) for off, raw in ascii_strings(data, 5)]
-        own = _own_names(strings)
+        raw_strings = list(ascii_strings(data, 5))
         hits: list[tuple[int, str, Endpoint]] = []
-        for off, s in strings:
+        for off, raw in raw_strings:
+            if b"." not in raw and b"://" not in raw:
+                continue  # every public endpoint has a dot (or is a URL)
+            s = raw.decode("ascii", "replace")
             for ep in find_endpoints(s):
-                if _registered_label(ep.host) in own:
-                    continue
                 if ep.kind == "domain" and s.strip() != ep.text:
                     continue  # a bare name only counts as a whole string, not inside prose
                 if ep.kind == "ip" and s.strip() != ep.text:
@@ -268,6 +268,9 @@ def _elf_findings(ctx: CheckContext, model: BootModel) -> Iterator[Finding]:
                 if documentation_context(s, ep):
                     continue
                 hits.append((off + ep.start, s, ep))
+        if hits:
+            own = _own_names([(off, raw.decode("ascii", "replace")) for off, raw in raw_strings])
+            hits = [h for h in hits if _registered_label(h[2].host) not in own]
         if not hits:
             continue
         imports = _imports(data)
