@@ -7,6 +7,7 @@ criteria, running-on AND nodes and negations over a pool of real router products
 in a child process so ru_maxrss is its own:
 
   * `assay db import FEED --db DB` as a user runs it (time, peak RSS, CVEs in the DB);
+  * matching one component of each product against the database built;
   * baseline 1, same run: ijson parsing the same feed and building each record, no database;
   * baseline 2, same run: json.load of a slice of the feed, scaled to the whole feed, which is
     what loading the feed at once would need.
@@ -307,6 +308,20 @@ print(n)
 {_RSS}
 """
 
+_MATCH = f"""
+import sys, time
+from pathlib import Path
+from assay.model import Component
+from assay.vulns import check_components
+products = {[(v, p, part) for v, p, part in PRODUCTS]!r}
+comps = [Component(p, "4.20.10", None, f"cpe:2.3:{{part}}:{{v}}:{{p}}:4.20.10:*:*:*:*:*:*:*", ["/bin/" + p])
+         for v, p, part in products]
+t = time.process_time()
+vulns, _ = check_components(comps, Path(sys.argv[1]))
+print(len(comps), len(vulns), round(time.process_time() - t, 2))
+{_RSS}
+"""
+
 _LOAD = f"""
 import json, sys
 data = json.load(open(sys.argv[1]))
@@ -338,6 +353,12 @@ def main() -> None:
             [str(ASSAY), "db", "stats", "--db", str(db), "--format", "json"], check=True, capture_output=True
         )
         stats = json.loads(out.stdout)
+        t0 = time.perf_counter()
+        out = subprocess.run(
+            [sys.executable, "-c", _MATCH, str(db)], check=True, capture_output=True, text=True
+        )
+        n_comp, n_vuln, cpu_match = out.stdout.splitlines()[-2].split()
+        t_match = time.perf_counter() - t0
         t_parse, cpu_parse, rss_parse = child(_PARSE, str(feed))
         t_load, cpu_load, rss_load = child(_LOAD, str(small))
         load_scaled = rss_load * args.cves / min(args.slice, args.cves)
@@ -347,6 +368,10 @@ def main() -> None:
             f"assay db import:      {t_imp:7.1f} s wall {cpu_imp:7.1f} s CPU  {args.cves / cpu_imp:7.0f} CVEs/CPU-s"
             f"  peak RSS {rss_imp:5.0f} MB  ({stats['nvd_cves']} CVEs kept, {stats['nvd_products']} products,"
             f" DB {db.stat().st_size / 1e6:.0f} MB)"
+        )
+        print(
+            f"matching {n_comp} components (one per product) against it: {cpu_match} s CPU"
+            f" ({t_match:.1f} s wall with start-up), {n_vuln} vulnerabilities"
         )
         print(
             f"baseline ijson parse: {t_parse:7.1f} s wall {cpu_parse:7.1f} s CPU  {args.cves / cpu_parse:7.0f} CVEs/CPU-s"

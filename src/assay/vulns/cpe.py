@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 _FIELDS = 13  # "cpe", "2.3", part, vendor, product, version, update, edition, ...
 
@@ -42,6 +43,7 @@ def _split(text: str) -> list[str]:
     return parts
 
 
+@lru_cache(maxsize=1 << 14)
 def parse_cpe(text: str | None) -> Cpe | None:
     """The fields Assay matches on, or None for anything that is not a CPE 2.3 string."""
     if not text or not text.startswith("cpe:2.3:"):

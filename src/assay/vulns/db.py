@@ -1,7 +1,8 @@
 """The offline vulnerability database: one SQLite file, written by importers, read by matching.
 
 NVD records keep their configurations as compact JSON (evaluated at match time) and one row
-per (vendor, product) named in their CPE criteria, indexed, to find candidates fast. Upserts
+per cpeMatch (vendor, product, version, range bounds), indexed on (vendor, product): matching
+first filters those rows by version and decodes the configurations of the few that hold. Upserts
 are by id and the newer lastModified wins, so importing the same feed twice changes nothing.
 """
 
@@ -18,14 +19,16 @@ from typing import Any
 
 from assay.errors import DatabaseError, InputError
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS nvd (
     id TEXT PRIMARY KEY, last_modified TEXT, published TEXT, description TEXT,
     scores TEXT, cwe TEXT, refs TEXT, configurations TEXT);
-CREATE TABLE IF NOT EXISTS nvd_cpe (cve_id TEXT NOT NULL, vendor TEXT NOT NULL, product TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS nvd_cpe (
+    cve_id TEXT NOT NULL, vendor TEXT NOT NULL, product TEXT NOT NULL, version TEXT NOT NULL,
+    start_incl TEXT, start_excl TEXT, end_incl TEXT, end_excl TEXT, vulnerable INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS nvd_cpe_vendor_product ON nvd_cpe (vendor, product);
 CREATE INDEX IF NOT EXISTS nvd_cpe_cve ON nvd_cpe (cve_id);
 CREATE TABLE IF NOT EXISTS osv (
@@ -47,7 +50,11 @@ CREATE TABLE IF NOT EXISTS sources (
 _MAX_PARAMS = 900  # below SQLite's oldest default limit of host parameters
 _CHILD_KEY = {"nvd_cpe": "cve_id", "osv_pkg": "vuln_id"}
 # (id, timestamp, table row, child rows) of one record to upsert
-_Row = tuple[str, str, tuple[Any, ...], list[tuple[str, str]]]
+_Row = tuple[str, str, tuple[Any, ...], list[tuple[Any, ...]]]
+
+
+# One cpeMatch: (vendor, product, version, start_incl, start_excl, end_incl, end_excl, vulnerable)
+CpeRow = tuple[str, str, str, str | None, str | None, str | None, str | None, int]
 
 
 @dataclass(frozen=True)
@@ -60,7 +67,7 @@ class NvdRecord:
     cwe: list[str]
     refs: list[str]
     configurations: list[dict[str, Any]]
-    products: frozenset[tuple[str, str]]
+    matches: frozenset[CpeRow]
 
 
 @dataclass(frozen=True)
@@ -159,10 +166,10 @@ class VulnDB:
             if ids:
                 marks = ",".join("?" * len(latest[ids[0]][2]))
                 c.executemany(f"INSERT OR REPLACE INTO {table} VALUES ({marks})", [latest[i][2] for i in ids])  # noqa: S608
-            c.executemany(
-                f"INSERT INTO {children} VALUES (?,?,?)",  # noqa: S608
-                [(i, a, b) for i in ids for a, b in latest[i][3]],
-            )
+            rows = [(i, *child) for i in ids for child in latest[i][3]]
+            if rows:
+                marks = ",".join("?" * len(rows[0]))
+                c.executemany(f"INSERT INTO {children} VALUES ({marks})", rows)  # noqa: S608
         return len(ids)
 
     def upsert_nvd(self, records: Iterable[NvdRecord]) -> int:
@@ -176,7 +183,7 @@ class VulnDB:
                     r.last_modified,
                     (r.id, r.last_modified, r.published, r.description)
                     + tuple(_dump(x) for x in (r.scores, r.cwe, r.refs, r.configurations)),
-                    sorted(r.products),
+                    sorted(r.matches, key=str),
                 )
                 for r in records
             ),
@@ -244,6 +251,26 @@ class VulnDB:
                 )
             )
         return sorted(ids)
+
+    def nvd_vulnerable_matches(
+        self, pairs: Iterable[tuple[str, str]]
+    ) -> list[tuple[str, str, str | None, str | None, str | None, str | None]]:
+        """(cve, version, start_incl, start_excl, end_incl, end_excl) of vulnerable cpeMatches."""
+        rows = []
+        for vendor, product in pairs:
+            rows += self.conn.execute(
+                "SELECT cve_id, version, start_incl, start_excl, end_incl, end_excl FROM nvd_cpe "
+                "WHERE vendor = ? AND product = ? AND vulnerable = 1",
+                (vendor, product),
+            ).fetchall()
+        return rows
+
+    def nvd_configurations(self, ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = {}
+        for chunk in _chunks(ids):
+            q = f"SELECT id, configurations FROM nvd WHERE id IN ({','.join('?' * len(chunk))})"  # noqa: S608
+            out.update((i, json.loads(c)) for i, c in self.conn.execute(q, chunk))
+        return out
 
     def nvd(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
@@ -340,4 +367,4 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-__all__ = ["NvdRecord", "OsvRecord", "VulnDB"]
+__all__ = ["CpeRow", "NvdRecord", "OsvRecord", "VulnDB"]

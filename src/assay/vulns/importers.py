@@ -21,7 +21,7 @@ import ijson  # type: ignore[import-untyped]
 
 from assay.errors import InputError
 from assay.vulns.cpe import parse_cpe
-from assay.vulns.db import NvdRecord, OsvRecord, VulnDB
+from assay.vulns.db import CpeRow, NvdRecord, OsvRecord, VulnDB
 from assay.vulns.scores import osv_scores, score_entry
 
 BATCH = 2000
@@ -158,12 +158,14 @@ def nvd_record(cve: dict[str, Any]) -> NvdRecord:
         }
         for c in cve.get("configurations") or ()
     ]
-    products = set()
+    matches: set[CpeRow] = set()
     for c in cve.get("configurations") or ():
         for m in _walk_matches(c.get("nodes") or ()):
             parsed = parse_cpe(m.get("criteria"))
             if parsed is not None:
-                products.add((parsed.vendor, parsed.product))
+                si, se, ei, ee = (None if m.get(k) is None else str(m[k]) for k in _RANGE_KEYS)
+                vulnerable = int(bool(m.get("vulnerable")))
+                matches.add((parsed.vendor, parsed.product, parsed.full_version, si, se, ei, ee, vulnerable))
     return NvdRecord(
         id=cve["id"],
         last_modified=str(cve.get("lastModified") or ""),
@@ -173,7 +175,7 @@ def nvd_record(cve: dict[str, Any]) -> NvdRecord:
         cwe=cwe,
         refs=refs,
         configurations=configurations,
-        products=frozenset(products),
+        matches=frozenset(matches),
     )
 
 

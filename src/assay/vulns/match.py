@@ -131,26 +131,39 @@ def make_target(index: int, component: Component) -> Target:
 # -- NVD configurations ----------------------------------------------------------------------
 
 
+def version_holds(
+    version: str,
+    wanted: str,
+    start_incl: str | None = None,
+    start_excl: str | None = None,
+    end_incl: str | None = None,
+    end_excl: str | None = None,
+) -> bool:
+    """Is version the criteria's version (``*`` any, ``-`` none) and within the bounds given?"""
+    if wanted == "-" or (wanted != "*" and compare_to_bound(version, wanted) != 0):
+        return False
+    return (
+        (start_incl is None or compare_to_bound(version, start_incl) >= 0)
+        and (start_excl is None or compare_to_bound(version, start_excl) > 0)
+        and (end_incl is None or compare_to_bound(version, end_incl) <= 0)
+        and (end_excl is None or compare_to_bound(version, end_excl) < 0)
+    )
+
+
 def cpe_match_holds(cpe: Cpe, m: dict[str, Any], version: str | None) -> bool:
     """Does one cpeMatch entry hold for this version of a product with cpe's vendor:product?"""
     if version is None:
         return False
-    wanted = cpe.full_version
-    if wanted == "-":
-        return False
-    if wanted != "*" and compare_to_bound(version, wanted) != 0:
-        return False
     bounds = (
-        ("versionStartIncluding", lambda c: c >= 0),
-        ("versionStartExcluding", lambda c: c > 0),
-        ("versionEndIncluding", lambda c: c <= 0),
-        ("versionEndExcluding", lambda c: c < 0),
+        m.get(k)
+        for k in (
+            "versionStartIncluding",
+            "versionStartExcluding",
+            "versionEndIncluding",
+            "versionEndExcluding",
+        )
     )
-    for key, ok in bounds:
-        bound = m.get(key)
-        if bound is not None and not ok(compare_to_bound(version, str(bound))):
-            return False
-    return True
+    return version_holds(version, cpe.full_version, *(None if b is None else str(b) for b in bounds))
 
 
 def _has_vulnerable(node: dict[str, Any]) -> bool:
@@ -227,9 +240,13 @@ def _nvd_hits(db: VulnDB, targets: Sequence[Target]) -> list[Hit]:
     for t in targets:
         if t.version is None:
             continue
-        ids = db.nvd_candidates(t.pairs)
-        for cve_id, rec in db.nvd(ids).items():
-            for config in rec["configurations"]:
+        # Only CVEs with a vulnerable cpeMatch that holds for this version can name it.
+        version = t.version
+        ids = sorted(
+            {row[0] for row in db.nvd_vulnerable_matches(t.pairs) if version_holds(version, *row[1:])}
+        )
+        for cve_id, configurations in db.nvd_configurations(ids).items():
+            for config in configurations:
                 hits, platforms = evaluator.configuration(config)
                 m = hits.get(t.index)
                 if m is None:

@@ -102,6 +102,7 @@ def compare(a: str, b: str) -> int:
     return (ka > kb) - (ka < kb)
 
 
+@lru_cache(maxsize=1 << 16)
 def compare_to_bound(version: str, bound: str) -> int:
     """Compare a component's version with a range bound from a feed.
 
