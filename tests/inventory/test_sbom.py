@@ -107,3 +107,18 @@ def test_sbom_of_a_report_without_components_or_image_hash() -> None:
     assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(render(empty, "cyclonedx")) is None
     data = json.loads(render(empty, "spdx"))
     assert [p["name"] for p in data["packages"]] == ["rootfs"]
+
+
+def test_sbom_is_a_pure_function_of_the_report(
+    report: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for fmt, time_of in (
+        ("cyclonedx", lambda d: d["metadata"]["timestamp"]),
+        ("spdx", lambda d: d["creationInfo"]["created"]),
+    ):
+        monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+        first = render(report, fmt)
+        assert render(json.loads(json.dumps(report)), fmt) == first
+        assert render(dict(report, components=report["components"][1:]), fmt) != first
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+        assert time_of(json.loads(render(report, fmt))).startswith("2023-11-14T22:13:20")

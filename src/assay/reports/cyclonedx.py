@@ -4,7 +4,8 @@ metadata.component is the firmware image (with its sha256); every identified com
 depends from it. A component carries its PURL and CPE, the sha256 of each of its files (an
 evidence occurrence per path, and the component hash when it is one file) and how its version
 was found (evidence identity: technique, confidence and the matched string).
-Vulnerabilities are not written here: `assay.vulns.vex` renders those (--vex).
+Vulnerabilities are not written here: `assay.vulns.vex` renders those (--vex). The output is
+a pure function of the report (see `assay.inventory.sbom`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from cyclonedx.model.component_evidence import (
 from cyclonedx.output.json import JsonV1Dot6
 from packageurl import PackageURL
 
+from assay.inventory.sbom import created, document_uuid
+
 # report evidence source -> (technique, confidence)
 _TECHNIQUE = {
     "package-db": (AnalysisTechnique.MANIFEST_ANALYSIS, Decimal("1")),
@@ -40,7 +43,9 @@ _OTHER = (AnalysisTechnique.OTHER, Decimal("0.3"))
 
 
 def render(report: dict[str, Any]) -> str:
-    bom = Bom()
+    bom = Bom(serial_number=document_uuid(report))
+    # The library stamps "now"; an unknown time is left out instead (the field is optional).
+    bom.metadata.timestamp = created(report)  # type: ignore[assignment]
     tool = report.get("tool") or {}
     bom.metadata.tools.components.add(
         Component(type=ComponentType.APPLICATION, name="assay", version=tool.get("version"))

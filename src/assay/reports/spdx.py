@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,21 +31,29 @@ from spdx_tools.spdx.model import (
 )
 from spdx_tools.spdx.writer.json.json_writer import write_document_to_stream
 
+from assay.inventory.sbom import created, document_uuid
+
 _NAMESPACE = "https://assay.dev/spdx"
+_UNKNOWN_TIME = (
+    "Rendered from a report that records no time; SPDX requires one, so this is the Unix epoch. "
+    "Set SOURCE_DATE_EPOCH to state it."
+)
 
 
 def render(report: dict[str, Any]) -> str:
     image = report.get("image") or {}
     tool = report.get("tool") or {}
     name = str(image.get("name") or "firmware")
+    when = created(report)
     doc = Document(
         CreationInfo(
             spdx_version="SPDX-2.3",
             spdx_id="SPDXRef-DOCUMENT",
             name=f"assay SBOM of {name}",
-            document_namespace=f"{_NAMESPACE}/{_id_part(name)}-{image.get('sha256') or uuid.uuid4()}",
+            document_namespace=f"{_NAMESPACE}/{_id_part(name)}-{document_uuid(report)}",
             creators=[Actor(ActorType.TOOL, f"assay-{tool.get('version') or 'unknown'}")],
-            created=datetime.now(UTC).replace(microsecond=0),
+            created=when or datetime.fromtimestamp(0, UTC),
+            creator_comment=None if when else _UNKNOWN_TIME,
         )
     )
     root = Package(
