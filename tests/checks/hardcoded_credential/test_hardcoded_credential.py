@@ -217,3 +217,57 @@ def test_scripts_without_hardcoded_secrets(context) -> None:
 )
 def test_password_likeness(literal: str, expected: bool) -> None:
     assert _password_like(literal) is expected
+
+
+def _big_program() -> str:
+    """Over the small-program size, with one login function of a few hundred option compares."""
+    options = "\n".join(
+        f'        else if (strcmp(argv[i], "--opt{n}") == 0) sink += pad[{n}] + printf("option {n}\\n");'
+        for n in range(160)
+    )
+    return (
+        r"""
+#include <stdio.h>
+#include <string.h>
+const char pad[700000] = {1};  /* data: pushes the file past the small-program limit */
+volatile int sink;
+int main(int argc, char **argv) {
+    char user[64], pass[64], secret[32];
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0) puts("usage");
+"""
+        + options
+        + r"""
+    }
+    fputs("Username: ", stdout);
+    if (!fgets(user, sizeof user, stdin)) return 1;
+    user[strcspn(user, "\n")] = 0;
+    fputs("Password: ", stdout);
+    if (!fgets(pass, sizeof pass, stdin)) return 1;
+    pass[strcspn(pass, "\n")] = 0;
+    strcpy(secret, "Qw7#");
+    strcat(secret, "pLx9z");
+    if (strcmp(user, "svcadmin") == 0 && strcmp(pass, secret) == 0) { puts("ok"); return 0; }
+    if (strcmp(pass, "Tech@2021!") == 0) { puts("maintenance"); return 0; }
+    return 1;
+}
+"""
+    )
+
+
+@pytest.mark.parametrize("target", ["x86_64", "mipsel", "arm"])
+def test_huge_function_of_a_big_program_is_walked_around_its_compares(
+    target: str, compile_c, context
+) -> None:
+    from assay.analysis.binary import function_bounds, load_elf
+    from assay.checks.hardcoded_credential import check
+
+    prog = compile_c(_big_program(), target)
+    b = load_elf(prog)
+    assert b is not None and len(prog) > check._SMALL_ELF
+    assert max(end - start for start, end, _s in function_bounds(b)) > check._BIG_FUNCTION
+    found = _run(context({"/usr/sbin/mgmtd": prog}))
+    pairs = [(f.details["user"], f.details["password"]) for f in found]
+    assert ("svcadmin", "Qw7#pLx9z") in pairs
+    assert any(password == "Tech@2021!" for _user, password in pairs)
+    assert not any(password.startswith("--opt") for _user, password in pairs)
