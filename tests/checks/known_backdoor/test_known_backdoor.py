@@ -223,3 +223,17 @@ def test_size_cap_is_honoured(tmp_path: Path) -> None:
     files = {"/usr/sbin/zyfwd": b"\x7fELF" + b"\x00" * 50 + b"PrOw!aN_fXp\x00"}
     assert scan(tmp_path / "a", files)
     assert scan(tmp_path / "b", files, known_backdoor_max_bytes=32) == []
+
+
+def test_compiled_rules_are_cached_on_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from assay.checks.known_backdoor.check import load_rules
+
+    monkeypatch.setenv("ASSAY_CACHE_DIR", str(tmp_path / "cache"))
+    sample = b"\0xmlset_roodkcableoj28840ybtide\0"
+    first = load_rules()
+    cached = list((tmp_path / "cache").glob("known-backdoor-*.yarc"))
+    assert len(cached) == 1 and not list((tmp_path / "cache").glob("*.tmp"))
+    again = load_rules()
+    assert [m.rule for m in again.match(data=sample)] == [m.rule for m in first.match(data=sample)] != []
+    cached[0].write_bytes(b"not a compiled rule set")  # corrupt or from another YARA: compiled afresh
+    assert [m.rule for m in load_rules().match(data=sample)] == [m.rule for m in first.match(data=sample)]

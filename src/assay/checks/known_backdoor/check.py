@@ -8,6 +8,9 @@ split across two literals or built in registers is still found.
 
 from __future__ import annotations
 
+import hashlib
+import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +31,39 @@ def compile_rules(directory: Path = RULES_DIR) -> yara.Rules:
     """All rule files, one YARA namespace per file."""
     paths = {p.stem: str(p) for p in sorted(directory.glob("*.yar"))}
     return yara.compile(filepaths=paths)
+
+
+def cache_dir() -> Path:
+    """Where compiled rules are kept between runs: $ASSAY_CACHE_DIR, else the XDG cache."""
+    env = os.environ.get("ASSAY_CACHE_DIR")
+    if env:
+        return Path(env)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "assay"
+
+
+def load_rules(directory: Path = RULES_DIR) -> yara.Rules:
+    """compile_rules, through an on-disk cache keyed by the rules' bytes and YARA's version:
+    compiling takes longer than scanning a whole image, loading a compiled set milliseconds."""
+    h = hashlib.sha256(yara.__version__.encode())
+    for p in sorted(directory.glob("*.yar")):
+        h.update(p.name.encode() + b"\0" + p.read_bytes())
+    cached = cache_dir() / f"known-backdoor-{h.hexdigest()[:24]}.yarc"
+    try:
+        return yara.load(str(cached))
+    except yara.Error:
+        pass  # absent, or written by another YARA build: compile afresh
+    rules = compile_rules(directory)
+    tmp = None
+    try:
+        cached.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=cached.parent, suffix=".tmp")
+        os.close(fd)
+        rules.save(tmp)
+        os.replace(tmp, cached)
+    except (OSError, yara.Error):
+        if tmp is not None:  # a read-only home only costs the compile next time
+            Path(tmp).unlink(missing_ok=True)
+    return rules
 
 
 def _matched(match: Any) -> list[tuple[str, int, int]]:
@@ -60,7 +96,7 @@ def doc_appendix() -> str:
 
 
 def run(ctx: CheckContext) -> Iterator[Finding]:
-    rules = compile_rules()
+    rules = load_rules()
     cap = int(ctx.options.get("known_backdoor_max_bytes", _DEFAULT_MAX_BYTES))
     for entry in ctx.index.files():
         if entry.filetype not in _SCANNED_TYPES or not entry.size or entry.size > cap:
