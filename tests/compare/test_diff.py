@@ -228,6 +228,29 @@ def test_component_version_bump_with_cves_added_and_fixed(
     text = render_diff(result, "text")
     assert "~ component busybox 1.35.0 -> 1.36.1 (CVEs added: CVE-2099-7002; fixed: CVE-2099-7001)" in text
 
+    # An analyst triaged CVE-2099-7002 as not affecting this product: the bump no longer adds it.
+    triage = tmp_path / "triage.cdx.json"
+    triage.write_text(
+        json.dumps(
+            {
+                "bomFormat": "CycloneDX",
+                "specVersion": "1.6",
+                "vulnerabilities": [
+                    {
+                        "id": "CVE-2099-7002",
+                        "analysis": {"state": "not_affected", "justification": "code_not_reachable"},
+                    }
+                ],
+            }
+        )
+    )
+    code, out, err = run_main(
+        capsys, "diff", str(old), str(new), "--db", str(db), "--triage", str(triage), "-f", "json"
+    )
+    assert code == 1, err
+    row = next(c for c in json.loads(out)["security"]["components"]["changed"] if c["name"] == "busybox")
+    assert (row["cves_added"], row["cves_fixed"]) == ([], ["CVE-2099-7001"])
+
     code, _, err = run_main(capsys, "diff", str(old), str(new), "--db", str(tmp_path / "none.sqlite"))
     assert code == 2 and "vulnerability database not found" in err and err.count("\n") == 1
 

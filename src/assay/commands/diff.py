@@ -41,6 +41,10 @@ def register(app: typer.Typer) -> None:
             Path | None,
             typer.Option(help="Vulnerability database, to list the CVEs a version change adds or fixes."),
         ] = None,
+        triage: Annotated[
+            Path | None,
+            typer.Option(help="Analyst triage file (VEX): CVEs triaged not affected are not counted."),
+        ] = None,
         workdir: Annotated[
             Path | None, typer.Option(help="Keep both extracted trees in this directory.")
         ] = None,
@@ -55,7 +59,9 @@ def register(app: typer.Typer) -> None:
 
         if fmt not in FORMATS:
             raise fail(f"usage: --format must be one of {', '.join(FORMATS)}")
-        options = ScanOptions(vuln_db=db)
+        if triage is not None and not triage.is_file():
+            raise fail(f"bad input: {triage}: triage file not found")
+        options = ScanOptions(vuln_db=db, vex_triage=triage)
         if db is None:
             from assay.paths import default_db_path
 

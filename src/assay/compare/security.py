@@ -118,9 +118,15 @@ def components_delta(old: Report | None, new: Report | None, vulns_checked: bool
     }
 
 
+# Triage states under which a vulnerability still counts against the image.
+_AFFECTED = {None, "affected", "under_investigation"}
+
+
 def _cves_by_component(vulns: list[dict[str, Any]]) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
     for v in vulns:
+        if v.get("state") not in _AFFECTED:
+            continue  # triaged away (not_affected, false_positive, ...)
         vid, comp = _vuln_id(v), _vuln_component(v)
         if vid:
             out.setdefault(comp or "", set()).add(vid)
