@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import http.server
 import json
+import shutil
+import threading
 import time
+import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +23,7 @@ from packageurl import PackageURL
 from vuln_helpers import DATA, SAMPLES, InProcess, MakeTree, RunAssay, build_db
 
 from assay import reports
+from assay.vulns.update import Feed, default_feeds, fetch_all
 
 BUSYBOX = b"\x7fELF-not-really\x00BusyBox v1.30.1 (2019-02-14 18:11:29 UTC) multi-call binary.\x00"
 
@@ -71,25 +79,14 @@ def test_db_update_offline_fails_fast_with_one_line(run_assay: RunAssay, tmp_pat
     assert res.stderr.count("\n") == 1 and "Traceback" not in res.stderr
 
 
-def test_db_update_resumes_and_imports_from_a_mirror(tmp_path: Path) -> None:
-    """A local HTTP server stands in for the feed hosts: a half-downloaded file resumes with Range."""
-    import functools
-    import http.server
-    import shutil
-    import threading
-
-    from assay.vulns.update import Feed, fetch_all
-
-    served = tmp_path / "mirror"
-    served.mkdir()
-    shutil.copy(DATA / "nvdcve-2.0-modified.json.gz", served / "a.json.gz")
-    shutil.copy(DATA / "kev-sample.csv", served / "kev.csv")
-    ranges: list[str | None] = []
+@contextlib.contextmanager
+def _mirror(served: Path, ranges: list[str | None]) -> Iterator[str]:
+    """A local HTTP server standing in for the feed hosts; records each request's Range header."""
 
     class Handler(http.server.SimpleHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - http.server's name
-            ranges.append(self.headers.get("Range"))
             spec = self.headers.get("Range")
+            ranges.append(spec)
             if spec:
                 data = (served / self.path.lstrip("/")).read_bytes()
                 first = int(spec.split("=")[1].split("-")[0])
@@ -108,7 +105,19 @@ def test_db_update_resumes_and_imports_from_a_mirror(tmp_path: Path) -> None:
     )
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        base = f"http://127.0.0.1:{server.server_address[1]}"
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_download_resumes_with_range_and_keeps_done_markers(tmp_path: Path) -> None:
+    served = tmp_path / "mirror"
+    served.mkdir()
+    shutil.copy(DATA / "nvdcve-2.0-modified.json.gz", served / "a.json.gz")
+    shutil.copy(DATA / "kev-sample.csv", served / "kev.csv")
+    ranges: list[str | None] = []
+    with _mirror(served, ranges) as base:
         cache = tmp_path / "cache"
         cache.mkdir()
         whole = (served / "a.json.gz").read_bytes()
@@ -122,8 +131,46 @@ def test_db_update_resumes_and_imports_from_a_mirror(tmp_path: Path) -> None:
         # done markers: a second run fetches nothing
         again = fetch_all(feeds, cache, timeout=5)
         assert [new for _, new in again] == [False, False] and len(ranges) == 2
-    finally:
-        server.shutdown()
+
+
+def test_db_update_from_a_mirror_downloads_then_imports(assay_in_process: InProcess, tmp_path: Path) -> None:
+    served = tmp_path / "mirror"
+    served.mkdir()
+    sources = {
+        "known_exploited_vulnerabilities.csv": "kev-sample.csv",
+        "stream_fixes.json": "stream_fixes-sample.json",
+        "CVEs.txt": "CVEs-sample.txt",
+        "osv-OSS-Fuzz.zip": None,
+    }
+    for feed in default_feeds(("OSS-Fuzz",)):
+        src = sources.get(feed.name, "nvdcve-2.0-sample.json" if feed.name.endswith("-2024.json.gz") else "")
+        if src is None:
+            with zipfile.ZipFile(served / feed.name, "w") as zf:
+                for f in sorted((DATA / "osv").iterdir()):
+                    zf.write(f, f.name)
+        elif src:
+            shutil.copy(DATA / src, served / feed.name)
+        else:  # the other years: an empty feed in the real shape
+            (served / feed.name).write_text('{"format": "NVD_CVE", "version": "2.0", "vulnerabilities": []}')
+    db, cache = tmp_path / "v.sqlite", tmp_path / "cache"
+    with _mirror(served, []) as base:
+        code, _, err = assay_in_process(
+            "db", "update", "--db", db, "--cache", cache, "--mirror", base, "--osv", "OSS-Fuzz"
+        )
+        assert code == 0, err
+        assert f"{len(default_feeds(('OSS-Fuzz',)))} files downloaded" in err
+        code, out, _ = assay_in_process("db", "stats", "--db", db, "--format", "json")
+        stats = json.loads(out)
+        assert (stats["nvd_cves"], stats["osv_records"], stats["kev_entries"], stats["kernel_cves"]) == (
+            11,
+            3,
+            2,
+            6,
+        )
+        code, _, err = assay_in_process(
+            "db", "update", "--db", db, "--cache", cache, "--mirror", base, "--osv", "OSS-Fuzz"
+        )
+        assert code == 0 and "0 files downloaded, 0 imported" in err
 
 
 def _sbom(path: Path) -> Path:

@@ -63,7 +63,12 @@ def _import(paths: list[Path], db: Path, quiet: bool) -> int:
             for r in results:
                 total += r.records
                 if not quiet:
-                    err.print(f"{r.path}: {r.records} {r.kind} records", markup=False, highlight=False)
+                    err.print(
+                        f"{r.path}: {r.records} {r.kind} records",
+                        markup=False,
+                        highlight=False,
+                        soft_wrap=True,
+                    )
     return total
 
 
@@ -86,7 +91,7 @@ def import_cmd(
     path = _db_path(db)
     n = _import(files, path, quiet)
     if not quiet:
-        err.print(f"{path}: {n} records imported", markup=False, highlight=False)
+        err.print(f"{path}: {n} records imported", markup=False, highlight=False, soft_wrap=True)
 
 
 @db_app.command("update")
@@ -133,6 +138,7 @@ def update_cmd(
             f"{path}: {sum(1 for _, new in fetched if new)} files downloaded, {len(todo)} imported, {n} records",
             markup=False,
             highlight=False,
+            soft_wrap=True,
         )
 
 
