@@ -60,6 +60,7 @@ class Catalogue:
     rules: Any  # compiled yara rules over every signature's unhinted patterns
     # yara string identifier -> (signature index, pattern index)
     rule_map: dict[str, tuple[int, int]]
+    all_files: tuple[str, ...] = ()  # every signature's file globs
 
     def by_name(self, name: str) -> Signature | None:
         for sig in self.signatures:
@@ -74,6 +75,10 @@ class Catalogue:
         return None
 
     def hinted_for(self, path: str) -> list[Signature]:
+        # The union of every glob screens out the many files no signature names.
+        base_rx, path_rx = _file_regexes(self.all_files)
+        if not ((base_rx and base_rx.match(posixpath.basename(path))) or (path_rx and path_rx.match(path))):
+            return []
         return [s for s in self.signatures if s.files and s.matches_file(path)]
 
 
@@ -145,7 +150,7 @@ def load_catalogue() -> Catalogue:
     rules = yara.compile(
         source="rule inventory { strings: " + " ".join(strings) + " condition: any of them }"
     )
-    return Catalogue(sigs, rules, rule_map)
+    return Catalogue(sigs, rules, rule_map, tuple(sorted({g for s in sigs for g in s.files})))
 
 
 __all__ = ["Catalogue", "Signature", "cpe_escape", "generic_purl", "load_catalogue"]
