@@ -119,3 +119,14 @@ def test_bad_triage_file(tmp_path: Path) -> None:
     bad.write_text('{"bomFormat": "CycloneDX"}')
     with pytest.raises(InputError, match="no vulnerabilities list"):
         load_triage(bad)
+
+
+def test_vex_of_minimal_entries_from_other_tools() -> None:
+    text = render_vex(
+        {"components": [], "vulnerabilities": [{"id": "CVE-2099-0001"}, {"id": "X-1", "component": "zlib"}]}
+    )
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(text) is None
+    vex = json.loads(text)
+    assert [c["name"] for c in vex["components"]] == ["zlib"]
+    by_id = {v["id"]: v for v in vex["vulnerabilities"]}
+    assert "affects" not in by_id["CVE-2099-0001"] and by_id["X-1"]["affects"] == [{"ref": "component:zlib@"}]

@@ -84,7 +84,7 @@ def _component(c: dict[str, Any]) -> Component:
     )
 
 
-def _vulnerability(v: dict[str, Any], ref: str) -> Vulnerability:
+def _vulnerability(v: dict[str, Any], ref: str | None) -> Vulnerability:
     name, url = _SOURCES.get(str(v.get("source")), _SOURCES["nvd"])
     ratings = []
     for s in v.get("scores") or ():
@@ -111,7 +111,7 @@ def _vulnerability(v: dict[str, Any], ref: str) -> Vulnerability:
             justification = None
     cwes = [int(c[4:]) for c in v.get("cwe") or () if str(c).startswith("CWE-") and c[4:].isdigit()]
     return Vulnerability(
-        bom_ref=BomRef(f"{v['id']}|{ref}"),
+        bom_ref=BomRef(f"{v['id']}|{ref or ''}"),
         id=v["id"],
         source=VulnerabilitySource(name=name, url=XsUri(url.format(id=v["id"]))),
         references=[
@@ -126,7 +126,7 @@ def _vulnerability(v: dict[str, Any], ref: str) -> Vulnerability:
             justification=justification,
             detail=detail,
         ),
-        affects=[BomTarget(ref=ref)],
+        affects=[BomTarget(ref=ref)] if ref else [],
     )
 
 
@@ -150,7 +150,11 @@ def render_vex(report: dict[str, Any]) -> str:
             refs[key] = component_ref(*key)
             bom.components.add(_component(c))
     for v in report.get("vulnerabilities") or ():
-        key = (str(v.get("component")), v.get("version"))
+        name = v.get("component")
+        if not isinstance(name, str) or not name:
+            bom.vulnerabilities.add(_vulnerability(v, None))  # another tool's entry: no component known
+            continue
+        key = (name, v.get("version"))
         if key not in refs:
             refs[key] = component_ref(*key)
             bom.components.add(
