@@ -283,3 +283,33 @@ def test_cpio_mtimes(tmp_path: Path) -> None:
 def test_plain_data_difference_is_different() -> None:
     out = compare_content(b"A" * 100, b"A" * 99 + b"B")
     assert out.status == "different" and out.reasons
+
+
+def _mkimage(payload: bytes, out: Path, epoch: int) -> bytes:
+    """A legacy uImage of a gzip kernel; mkimage stamps SOURCE_DATE_EPOCH into the header."""
+    src = out.with_suffix(".gz")
+    src.write_bytes(payload)
+    subprocess.run(
+        ["mkimage", "-A", "arm", "-O", "linux", "-T", "kernel", "-C", "gzip", "-a", "0x8000"]
+        + ["-e", "0x8000", "-n", "Linux-5.10", "-d", str(src), str(out)],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "SOURCE_DATE_EPOCH": str(epoch)},
+    )
+    return out.read_bytes()
+
+
+def test_uimage_header_time_and_gzip_payload(tmp_path: Path) -> None:
+    need("mkimage")
+    kernel = os.urandom(3000) + b"kernel code\n" * 100
+    a, b = (
+        _mkimage(gzip.compress(kernel, mtime=t), tmp_path / f"u{t}", t)
+        for t in (1_600_000_000, 1_700_000_000)
+    )
+    assert a[8:12] != b[8:12]  # two build times in the headers
+    result = compare_content(a, b)
+    assert result.status == "equivalent", result.reasons
+    assert [n.name for n in result.normalizations] == ["uimage-header-time", "gzip-header"]
+    assert "1600000000 vs 1700000000" in result.normalizations[0].explanation
+    patched = _mkimage(gzip.compress(kernel + b"patched\n", mtime=1), tmp_path / "p", 1_600_000_000)
+    assert compare_content(a, patched).status == "different"

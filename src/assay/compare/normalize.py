@@ -335,6 +335,45 @@ def _compare_archive(a: bytes, b: bytes) -> Outcome | None:
     return None
 
 
+# ---------------------------------------------------------------- U-Boot legacy image headers
+
+_UIMAGE_MAGIC = b"\x27\x05\x19\x56"
+_UIMAGE_HEADER = 64
+
+
+def _uimage(data: bytes) -> tuple[int, bytes, bytes] | None:
+    """(ih_time, the header fields that describe the payload, the payload) of a legacy uImage."""
+    if len(data) < _UIMAGE_HEADER or not data.startswith(_UIMAGE_MAGIC):
+        return None
+    (size,) = struct.unpack(">I", data[12:16])
+    if _UIMAGE_HEADER + size > len(data):
+        return None
+    (stamp,) = struct.unpack(">I", data[8:12])
+    # load address, entry point, os, arch, type, compression and name; not the CRCs, size or time
+    fields = data[16:24] + data[28:_UIMAGE_HEADER]
+    return stamp, fields, data[_UIMAGE_HEADER : _UIMAGE_HEADER + size]
+
+
+def _compare_uimage(a: bytes, b: bytes, depth: int) -> Outcome | None:
+    ua, ub = _uimage(a), _uimage(b)
+    if ua is None or ub is None:
+        return None
+    if ua[1] != ub[1]:
+        return Outcome("different", [], ["uImage header differs (load address, entry point, type or name)"])
+    norms = []
+    if ua[0] != ub[0]:
+        norms.append(
+            Normalization(
+                "uimage-header-time",
+                f"uImage header timestamp {ua[0]} vs {ub[0]} (and the header CRC over it) ignored",
+            )
+        )
+    inner = compare_content(ua[2], ub[2], depth=depth + 1)
+    if inner.status == "different":
+        return Outcome("different", norms + inner.normalizations, inner.reasons or ["uImage payload differs"])
+    return Outcome("equivalent", norms + inner.normalizations)
+
+
 # ---------------------------------------------------------------- entry point
 
 
@@ -357,6 +396,11 @@ def compare_content(a: bytes, b: bytes, *, depth: int = 0) -> Outcome:
             if elf.status == "identical":
                 elf.status = "equivalent"
             return elf
+    if depth < 3:
+        uimage = _compare_uimage(a2, b2, depth)
+        if uimage is not None:
+            uimage.normalizations[:0] = norms
+            return uimage
     if a2[:2] == b"\x1f\x8b" and b2[:2] == b"\x1f\x8b" and depth < 2:
         pa, pb = _gunzip(a2), _gunzip(b2)
         if pa is not None and pb is not None:
