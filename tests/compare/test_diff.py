@@ -268,6 +268,8 @@ def test_html_is_escaped(rootfs: Callable[[str], Path], tmp_path: Path) -> None:
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
     assert "&lt;script&gt;alert(2)&lt;/script&gt;" in html
     assert html.startswith("<!doctype html>")
+    # self-contained: no stylesheet, script or image to fetch; the only URL is the schema id, as text
+    assert "<link" not in html and "<script" not in html and "://" not in html.replace(result["schema"], "")
 
 
 def test_cli_exit_codes_and_formats(
