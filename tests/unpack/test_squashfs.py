@@ -9,7 +9,10 @@ import pytest
 from unpack_helpers import BUSYBOX, assert_metadata, make_tree, mksquashfs, need, run
 
 from assay.errors import UnsupportedImage
+from assay.unpack import Limits
 from assay.unpack.handlers import squashfs as sqmod
+from assay.unpack.handlers.base import HandlerContext, TreeBuilder
+from assay.unpack.limits import Budget
 
 
 def test_squashfs_keeps_modes_owners_links(tree: Path, tmp_path: Path, do_unpack) -> None:
@@ -75,6 +78,28 @@ def test_old_squashfs_via_unsquashfs_listing() -> None:
     m = sqmod._LLN.match("lrwxrwxrwx 0/0 7 2009-02-12 09:09 R/bin/adsl -> adslctl")
     assert m and m["name"] == "R/bin/adsl -> adslctl"
     assert sqmod._perm_bits("rwxr-sr-T") == 0o3754
+
+
+def test_unsquashfs_listing_matches_the_inode_tables(tree: Path, tmp_path: Path) -> None:
+    """The listing path (pre-4.0 and big-endian images) against dissect's, on one real image."""
+    need("unsquashfs")
+    img = mksquashfs(tree, tmp_path / "fs.sqfs")
+    ctx = HandlerContext(limits=Limits(), budget=Budget(Limits()))
+    tb = TreeBuilder("fs0", "squashfs", tmp_path / "out", ctx, "test")
+    listed = {m.path: m for m in sqmod._lln_meta("unsquashfs", img, 0, tb)}
+    walked = {m.path: m for m in sqmod._dissect_meta(img, 0, img.stat().st_size, tb)}
+    assert ctx.warnings == []
+    assert listed.keys() == walked.keys() and "/" in listed
+    for path, m in walked.items():
+        got = listed[path]
+        assert (got.kind, got.mode, got.uid, got.gid, got.link_target) == (
+            m.kind,
+            m.mode,
+            m.uid,
+            m.gid,
+            m.link_target,
+        ), path
+    assert listed["/usr/bin/su"].mode == 0o4755 and listed["/bin/sh"].link_target == "busybox"
 
 
 def test_truncated_squashfs_is_unsupported(tree: Path, tmp_path: Path, do_unpack) -> None:

@@ -169,11 +169,15 @@ def _lln_meta(unsquashfs: str, src: Path, start: int, tb: TreeBuilder) -> list[M
         s = m["mode"]
         mode = _TYPE[s[0]] | _perm_bits(s[1:])
         kind = kind_from_mode(mode)
-        name, target = m["name"][1:] or "/", None
+        name, target = m["name"][2:], None  # without our "R/" prefix
         if kind == KIND_SYMLINK and " -> " in name:
             name, target = name.split(" -> ", 1)
         meta = MetaEntry(
-            path=tb.inner(name), kind=kind, mode=mode & 0o7777, uid=int(m["uid"]), gid=int(m["gid"])
+            path=tb.inner(name) if name else "/",
+            kind=kind,
+            mode=mode & 0o7777,
+            uid=int(m["uid"]),
+            gid=int(m["gid"]),
         )
         if kind == KIND_FILE:
             meta.size = int(m["size"])
