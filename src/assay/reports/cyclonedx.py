@@ -97,7 +97,7 @@ def _component(c: dict[str, Any], refs: set[str]) -> Component:
         hashes=[HashType(alg=HashAlgorithm.SHA_256, content=hashes[paths[0]])]
         if len(paths) == 1 and paths[0] in hashes
         else None,
-        evidence=_evidence(c, paths, hashes),
+        evidence=_evidence(c, ref, paths, hashes),
     )
 
 
@@ -118,7 +118,9 @@ def _purl(text: str | None) -> PackageURL | None:
         return None
 
 
-def _evidence(c: dict[str, Any], paths: list[str], hashes: dict[str, str]) -> ComponentEvidence | None:
+def _evidence(
+    c: dict[str, Any], ref: str, paths: list[str], hashes: dict[str, str]
+) -> ComponentEvidence | None:
     version_evidence = [e for e in c.get("evidence") or () if isinstance(e, dict) and e.get("path")]
     offsets = {e["path"]: e.get("offset") for e in version_evidence}
     occurrences = []
@@ -126,6 +128,8 @@ def _evidence(c: dict[str, Any], paths: list[str], hashes: dict[str, str]) -> Co
         sha = hashes.get(path)
         occurrences.append(
             Occurrence(
+                # Without a ref the library cannot order occurrences, and the output would vary.
+                bom_ref=BomRef(f"{ref}|{path}"),
                 location=path,
                 offset=offsets.get(path),
                 additional_context=f"sha256:{sha}" if sha else None,
