@@ -5,10 +5,33 @@ from __future__ import annotations
 from typing import Any
 
 _STR_LIST = {"type": "array", "items": {"type": "string"}}
-_ADDED_REMOVED = {
+
+
+def _rows(required: list[str], changed: bool = False) -> dict[str, Any]:
+    """An {added, removed[, changed]} object whose rows carry at least these fields."""
+    row = {"type": "object", "required": required}
+    props: dict[str, Any] = {
+        "added": {"type": "array", "items": row},
+        "removed": {"type": "array", "items": row},
+    }
+    if changed:
+        props["changed"] = {
+            "type": "array",
+            "items": {"type": "object", "required": ["name", "changes", "old", "new"]},
+        }
+    return {"type": "object", "required": list(props), "properties": props}
+
+
+_COMPONENT_CHANGE = {
     "type": "object",
-    "required": ["added", "removed"],
-    "properties": {"added": {"type": "array"}, "removed": {"type": "array"}, "changed": {"type": "array"}},
+    "required": ["name", "old_versions", "new_versions"],
+    "properties": {
+        "name": {"type": "string"},
+        "old_versions": _STR_LIST,
+        "new_versions": _STR_LIST,
+        "cves_added": _STR_LIST,
+        "cves_fixed": _STR_LIST,
+    },
 }
 _SIDE = {
     "type": "object",
@@ -53,18 +76,25 @@ DIFF_JSON_SCHEMA: dict[str, Any] = {
             "type": "object",
             "required": ["findings", "components", "accounts", "keys", "services", "ports"],
             "properties": {
-                "findings": _ADDED_REMOVED,
+                "findings": _rows(["rule", "category", "severity", "path", "title", "id"]),
                 "components": {
                     "type": "object",
                     "required": ["changed", "added", "removed", "vulnerabilities_known"],
+                    "properties": {
+                        "changed": {"type": "array", "items": _COMPONENT_CHANGE},
+                        "vulnerabilities_known": {"type": "boolean"},
+                        "cves_added": _STR_LIST,
+                        "cves_fixed": _STR_LIST,
+                    },
                 },
-                "accounts": {**_ADDED_REMOVED, "required": ["added", "removed", "changed"]},
-                "keys": _ADDED_REMOVED,
-                "services": _ADDED_REMOVED,
-                "ports": _ADDED_REMOVED,
+                "accounts": _rows(["name", "uid", "shell", "password", "source"], changed=True),
+                "keys": _rows(["kind", "type", "path", "fingerprint"]),
+                "services": _rows(["program", "command", "source", "line", "enabled"]),
+                "ports": _rows(["port", "proto", "program", "source", "from"]),
             },
         },
         "warnings": _STR_LIST,
+        "stats": {"type": "object"},
     },
 }
 
