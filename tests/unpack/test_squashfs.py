@@ -102,6 +102,25 @@ def test_unsquashfs_listing_matches_the_inode_tables(tree: Path, tmp_path: Path)
     assert listed["/usr/bin/su"].mode == 0o4755 and listed["/bin/sh"].link_target == "busybox"
 
 
+_SUPER = "IIIIIHHHHHHQQQQQQQQ"  # squashfs 4.0 superblock, 96 bytes
+
+
+def test_vendor_variants_get_a_clear_reason(tree: Path, tmp_path: Path, do_unpack) -> None:
+    img = mksquashfs(tree, tmp_path / "fs.sqfs")
+    raw = img.read_bytes()
+    swapped = struct.pack(">" + _SUPER, *struct.unpack_from("<" + _SUPER, raw))  # an AVM-style superblock
+    be = tmp_path / "be.sqfs"
+    be.write_bytes(swapped + raw[96:])
+    with pytest.raises(UnsupportedImage, match="big-endian squashfs 4.0"):
+        do_unpack(be)
+    lzma3 = bytearray(96)
+    lzma3[:4] = b"hsqs"
+    struct.pack_into("<HH", lzma3, 28, 3, 0x4C)
+    assert "LZMA-compressed squashfs 3.x" in (sqmod.unreadable_variant(bytes(lzma3)) or "")
+    struct.pack_into("<HH", lzma3, 28, 3, 1)
+    assert sqmod.unreadable_variant(bytes(lzma3)) is None
+
+
 def test_truncated_squashfs_is_unsupported(tree: Path, tmp_path: Path, do_unpack) -> None:
     img = mksquashfs(tree, tmp_path / "fs.sqfs")
     cut = tmp_path / "cut.sqfs"

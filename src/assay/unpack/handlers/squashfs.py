@@ -55,6 +55,23 @@ class SquashFSError(Exception):
     pass
 
 
+_LZMA_MINOR = 0x4C  # 'L': the minor version the squashfs-lzma patches write for 2.x/3.x
+
+
+def unreadable_variant(head: bytes) -> str | None:
+    """A vendor variant that neither unsquashfs nor dissect reads, named for the error."""
+    endian = "<" if head[:4] == b"hsqs" else ">"
+    major, minor = struct.unpack_from(endian + "HH", head, 28)
+    if major == 4 and endian == ">":
+        return "big-endian squashfs 4.0 (a vendor variant, e.g. AVM's): no reader in unsquashfs or dissect"
+    if major in (1, 2, 3) and minor == _LZMA_MINOR:
+        return (
+            f"LZMA-compressed squashfs {major}.x (a vendor patch): unsquashfs reads only zlib before 4.0,"
+            " and only sasquatch reads these"
+        )
+    return None
+
+
 class SquashFSHandler(Handler):
     name = "squashfs"
     patterns = (b"hsqs", b"sqsh")
@@ -87,6 +104,9 @@ class SquashFSHandler(Handler):
             return None
         endian = "<" if bytes(data[:4]) == b"hsqs" else ">"
         (major, minor) = struct.unpack_from(endian + "HH", data, 28)
+        variant = unreadable_variant(bytes(data[:32]))
+        if variant:
+            return variant
         if major == 4:
             (used,) = struct.unpack_from(endian + "Q", data, 40)
             if used > len(data):
@@ -104,6 +124,9 @@ class SquashFSHandler(Handler):
             head = fh.read(start + 32)[start:]
         v4le = head[:4] == b"hsqs" and struct.unpack_from("<H", head, 28)[0] == 4
         unsquashfs = shutil.which("unsquashfs")
+        variant = unreadable_variant(head)
+        if variant:
+            raise SquashFSError(variant)
         if v4le:
             metas = _dissect_meta(src, start, size, tb)
         elif unsquashfs:
