@@ -522,7 +522,7 @@ def _eh_frame_hdr_starts(b: ElfBinary) -> list[int]:
 
 
 def _as_words(d: bytes, little: bool, width: int = 4) -> Words:
-    dt = np.dtype(("<" if little else ">") + {2: "u2", 4: "u4", 8: "u8"}[width])
+    dt = np.dtype(("<" if little else ">") + {1: "u1", 2: "u2", 4: "u4", 8: "u8"}[width])
     return np.frombuffer(d, dtype=dt, count=len(d) // width).astype(np.int64)
 
 
@@ -1267,16 +1267,18 @@ def referencing_functions(b: ElfBinary, targets: Iterable[StringRef]) -> set[int
     starts = np.array([s for s, _ in spans], dtype=np.int64)
     ends = np.array([e for _, e in spans], dtype=np.int64)
 
-    def hit(addr: int) -> bool:
-        i = bisect.bisect_right(spans, (addr, 1 << 64)) - 1
-        return i >= 0 and spans[i][0] <= addr < spans[i][1]
-
     out: set[int] = set()
     for sec in b.text_sections():
         d = b.data[sec.offset : sec.offset + sec.size]
+        # absolute addresses: non-PIC literal pools and immediates
         if b.arch in ("mips", "arm") and b.bits == 32:
             w, pcs = _section_words(b, sec)
-            # absolute addresses: non-PIC literal pools and immediates
+            out.update(pcs[np.isin(w, starts)].tolist())
+        elif b.arch in ("x86_64", "x86"):
+            u8, v32 = _x86_section(b, sec)  # imm32, or the low half of a movabs imm64
+            out.update((sec.addr + np.flatnonzero(np.isin(v32, starts))).tolist())
+        elif b.arch == "aarch64":
+            w, pcs = _section_words(b, sec)
             out.update(pcs[np.isin(w, starts)].tolist())
         else:
             for s, _end in spans:
@@ -1306,29 +1308,39 @@ def referencing_functions(b: ElfBinary, targets: Iterable[StringRef]) -> set[int
             out |= _arm_refs(b, sec, spans, starts, ends)
         elif b.arch == "x86_64":
             # rip-relative lea/mov: [REX] 8d|8b modrm(mod=00, rm=101) disp32
-            for m in re.finditer(rb"[\x8d\x8b][\x05\x0d\x15\x1d\x25\x2d\x35\x3d]", d):
-                pos = m.start()
-                if pos + 6 <= len(d):
-                    (disp,) = struct.unpack_from("<i", d, pos + 2)
-                    if hit(sec.addr + pos + 6 + disp):
-                        out.add(sec.addr + pos)
-            for s, _end in spans:  # mov r32, imm32 in non-PIE code
-                if s < 1 << 32:
-                    needle = s.to_bytes(4, "little")
-                    pos = d.find(needle)
-                    while pos >= 0:
-                        out.add(sec.addr + pos)
-                        pos = d.find(needle, pos + 1)
+            u8, v32 = _x86_section(b, sec)
+            n = len(u8) - 5
+            p = np.flatnonzero(((u8[:n] == 0x8D) | (u8[:n] == 0x8B)) & np.isin(u8[1 : n + 1], _RIP_MODRM))
+            target = sec.addr + p + 6 + _s32(v32[p + 2])
+            out.update((sec.addr + p[_in_spans(starts, ends, target)]).tolist())
         elif b.arch == "x86":
             got = next((x.addr for x in b.sections if x.name == ".got.plt"), None)
             if got is not None:  # PIC: lea reg, [ebx + disp32] off the GOT pointer
-                for m in re.finditer(rb"\x8d[\x83\x8b\x93\x9b\xa3\xab\xb3\xbb]", d):
-                    pos = m.start()
-                    if pos + 6 <= len(d):
-                        (disp,) = struct.unpack_from("<i", d, pos + 2)
-                        if hit((got + disp) & 0xFFFFFFFF):
-                            out.add(sec.addr + pos)
+                u8, v32 = _x86_section(b, sec)
+                n = len(u8) - 5
+                p = np.flatnonzero((u8[:n] == 0x8D) & np.isin(u8[1 : n + 1], _EBX_MODRM))
+                target = (got + _s32(v32[p + 2])) & 0xFFFFFFFF
+                out.update((sec.addr + p[_in_spans(starts, ends, target)]).tolist())
     return out
+
+
+_RIP_MODRM = np.array([0x05, 0x0D, 0x15, 0x1D, 0x25, 0x2D, 0x35, 0x3D], dtype=np.int64)
+_EBX_MODRM = np.array([0x83, 0x8B, 0x93, 0x9B, 0xA3, 0xAB, 0xB3, 0xBB], dtype=np.int64)
+
+
+def _x86_section(b: ElfBinary, sec: Section) -> tuple[Words, Words]:
+    """(bytes, the little-endian 32-bit value at every offset) of a section: x86 is not aligned."""
+    u8 = b.words(sec.offset, sec.size, 1)
+    key = (sec.offset, 0)
+    v32 = b._words.get(key)
+    if v32 is None:
+        v32 = u8[:-3] | (u8[1:-2] << 8) | (u8[2:-1] << 16) | (u8[3:] << 24) if len(u8) >= 4 else u8[:0]
+        b._words[key] = v32
+    return u8, v32
+
+
+def _s32(v: Words) -> Words:
+    return (v ^ 0x80000000) - 0x80000000
 
 
 def _arm_refs(
@@ -1711,20 +1723,19 @@ def call_sites(b: ElfBinary, names: Iterable[str] | None = None) -> list[tuple[i
             i = _match(w, 0x7C000000, 0x14000000)  # bl, and b as a tail call
             add(pcs[i], pcs[i] + (_signed_np(w[i] & 0x3FFFFFF, 26) << 2))
         elif b.arch in ("x86_64", "x86"):
-            d = b.data[sec.offset : sec.offset + sec.size]
-            for m in re.finditer(rb"[\xe8\xe9]|\xff[\x15\x25]", d):  # call/jmp rel32, call/jmp [rip+disp]
-                pos = m.start()
-                n = len(m.group())
-                if pos + n + 4 > len(d):
-                    continue
-                (disp,) = struct.unpack_from("<i", d, pos + n)
-                nxt = sec.addr + pos + n + 4
-                if n == 1:
-                    name = b.import_at((nxt + disp) & ((1 << b.bits) - 1))
-                else:
-                    name = b.slot_imports.get(nxt + disp if b.arch == "x86_64" else disp & 0xFFFFFFFF)
+            u8, v32 = _x86_section(b, sec)
+            n = len(u8) - 4
+            p = np.flatnonzero((u8[:n] == 0xE8) | (u8[:n] == 0xE9))  # call/jmp rel32
+            target = sec.addr + p + 5 + _s32(v32[p + 1])
+            add(sec.addr + p, target & 0xFFFFFFFF if b.bits == 32 else target)
+            n = len(u8) - 5
+            p = np.flatnonzero((u8[:n] == 0xFF) & ((u8[1 : n + 1] == 0x15) | (u8[1 : n + 1] == 0x25)))
+            disp = _s32(v32[p + 2])  # call/jmp [rip+disp32], [disp32] on x86
+            slots = sec.addr + p + 6 + disp if b.arch == "x86_64" else disp & 0xFFFFFFFF
+            for pc, slot in zip((sec.addr + p).tolist(), slots.tolist(), strict=True):
+                name = b.slot_imports.get(slot)
                 if name and (wanted is None or name in wanted):
-                    out.append((sec.addr + pos, name))
+                    out.append((pc, name))
     return out
 
 
