@@ -162,3 +162,12 @@ def test_kernel_uimage_outside_the_filesystems_is_named_by_its_layer(
     (ev,) = linux["evidence"]
     assert (ev["path"], ev["offset"], ev["source"]) == ("/", 0, "image-layer")
     assert "Linux-5.10.176" in ev["match"]
+
+
+def test_version_printed_through_a_format_string(build_c: Build, index_of: Index) -> None:
+    # Old dnsmasq keeps VERSION apart from "dnsmasq-"; only its own file is read that way.
+    dnsmasq = build_c(("dnsmasq version %s", "1.10", "/etc/dnsmasq.conf"), cc="mipsel-linux-gnu-gcc")
+    index = index_of({"/usr/sbin/dnsmasq": dnsmasq, "/usr/sbin/other": dnsmasq})
+    assert [(c.name, c.version, c.paths) for c in identify(index)] == [
+        ("dnsmasq", "1.10", ["/usr/sbin/dnsmasq"])
+    ]

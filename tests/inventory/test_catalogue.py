@@ -82,8 +82,15 @@ def test_every_entry_is_well_formed() -> None:
         assert re.fullmatch(r"[a-z0-9_.\-]+", sig.vendor) and re.fullmatch(r"[a-z0-9_.\-+]+", sig.product), (
             sig.name
         )
-        # Something must identify it: a pattern, a package name, or a file hint with a marker.
-        assert sig.patterns or sig.hinted or sig.packages or sig.filename_version or sig.markers, sig.name
+        # Something must identify it: a pattern, a package, a file hint with a marker, a release id.
+        assert (
+            sig.patterns
+            or sig.hinted
+            or sig.packages
+            or sig.filename_version
+            or sig.markers
+            or sig.release_ids
+        ), sig.name
         for pattern in (*sig.patterns, *sig.hinted):
             assert "v" in pattern.groupindex, (sig.name, pattern.pattern)
         for pkg in sig.packages:

@@ -191,3 +191,27 @@ def test_modules_directory_alone_names_the_kernel(index_of: Index) -> None:
     index = index_of({"/lib/modules/4.14.241/modules.dep": "kernel/fs/foo.ko:\n"}, dirs=("/lib/modules/4.9",))
     linux = sorted(c.version or "" for c in identify(index) if c.name == "linux")
     assert linux == ["4.14.241", "4.9"]
+
+
+def test_named_openwrt_release_kernel_package_and_forks(index_of: Index) -> None:
+    release = 'DISTRIB_ID="OpenWrt"\nDISTRIB_RELEASE="Barrier Breaker"\nDISTRIB_DESCRIPTION="OpenWrt Barrier Breaker 14.07"\n'
+    status = (
+        "Package: kernel\nVersion: 3.10.14-p112871-1-dd43e6144d470720c2db96a57be0523a\nStatus: install user installed\n\n"
+        "Package: base-files\nVersion: 156-unknown\nStatus: install user installed\n\n"
+        "Package: libnl-tiny\nVersion: 0.1-3\nStatus: install user installed\n"
+    )
+    index = index_of(
+        {"/etc/openwrt_release": release, "/usr/lib/opkg/status": status}, dirs=("/lib/modules/3.10.14",)
+    )
+    comps = {(c.name, c.version): c for c in identify(index)}
+    assert set(comps) == {
+        ("openwrt", "14.07"),
+        ("linux", "3.10.14"),
+        ("base-files", "156-unknown"),
+        ("libnl-tiny", "0.1"),
+    }
+    assert comps[("openwrt", "14.07")].cpe == "cpe:2.3:o:openwrt:openwrt:14.07:*:*:*:*:*:*:*"
+    # The kernel package and the modules directory agree, so they are one component.
+    assert {e.source for e in comps[("linux", "3.10.14")].evidence} == {"package-db", "module-directory"}
+    # OpenWrt's libnl-tiny is its own project: no CPE of the upstream libnl.
+    assert comps[("libnl-tiny", "0.1")].cpe is None

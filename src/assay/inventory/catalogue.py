@@ -32,6 +32,7 @@ class Signature:
     filename_version: tuple[re.Pattern[str], ...]
     version_form: str | None
     excluded_by: tuple[str, ...] = ()
+    release_ids: tuple[str, ...] = ()
 
     def matches_file(self, path: str) -> bool:
         base_rx, path_rx = _file_regexes(self.files)
@@ -42,6 +43,8 @@ class Signature:
     def normalise(self, raw: str) -> str:
         if self.version_form == "int-mmnnpp" and raw.isdigit() and len(raw) == 5:
             return f"{int(raw[0])}.{int(raw[1:3])}.{int(raw[3:5])}"
+        if self.version_form == "dotted-prefix" and (m := re.match(r"[0-9]+(?:\.[0-9]+){1,2}", raw)):
+            return m.group(0)  # 3.10.14-p112871-1-dd43e61 -> 3.10.14
         return raw
 
     def cpe(self, version: str | None) -> str:
@@ -65,6 +68,12 @@ class Catalogue:
     def by_name(self, name: str) -> Signature | None:
         for sig in self.signatures:
             if sig.name == name:
+                return sig
+        return None
+
+    def by_release(self, os_id: str) -> Signature | None:
+        for sig in self.signatures:
+            if os_id in sig.release_ids:
                 return sig
         return None
 
@@ -130,6 +139,7 @@ def _compile(entry: dict[str, Any]) -> Signature:
         filename_version=tuple(re.compile(p) for p in entry.get("filename_version", ())),
         version_form=entry.get("version_form"),
         excluded_by=tuple(entry.get("excluded_by", ())),
+        release_ids=tuple(entry.get("release_ids", ())),
     )
 
 

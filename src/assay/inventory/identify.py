@@ -75,7 +75,7 @@ def identify_components(index: FileIndex, layers: Sequence[Layer] = ()) -> list[
 
     for rel in releases(index):
         vendor_product = os_cpe(rel.id)
-        sig = cat.by_name(rel.id)
+        sig = cat.by_release(rel.id)
         cpe = rel.cpe if rel.cpe and rel.cpe.startswith("cpe:2.3:") else None
         if cpe is None and vendor_product:
             cpe = f"cpe:2.3:o:{vendor_product[0]}:{vendor_product[1]}:{cpe_escape(rel.version)}:*:*:*:*:*:*:*"
@@ -165,6 +165,8 @@ def _distro_qualifier(index: FileIndex) -> str | None:
 def _add_package(pkg: Package, cat: Catalogue, distro: str | None, index: FileIndex, get) -> None:  # type: ignore[no-untyped-def]
     sig: Signature | None = cat.by_package(pkg.name)
     version = upstream_version(pkg.version)
+    if sig is not None:
+        version = sig.normalise(version)
     qualifiers = {k: v for k, v in (("arch", pkg.arch), ("distro", distro)) if v}
     namespace = {"dpkg": "debian", "opkg": "openwrt", "apk": "alpine"}[pkg.manager]
     ptype = {"dpkg": "deb", "opkg": "opkg", "apk": "apk"}[pkg.manager]

@@ -184,10 +184,14 @@ def releases(index: FileIndex) -> list[Release]:
     entry = index.resolve("/etc/openwrt_release")
     if entry is not None and entry.is_file:
         env = _shell_vars(index.text(entry, 64 << 10))
-        rel = env.get("DISTRIB_RELEASE")
         ident = env.get("DISTRIB_ID", ("OpenWrt", 0, ""))[0].lower()
-        if rel and re.match(r"[0-9]", rel[0]):
-            found.append(Release(ident, rel[0], None, entry, rel[1], rel[2]))
+        # Older releases name it ("Barrier Breaker") and put the number in the description.
+        for key in ("DISTRIB_RELEASE", "DISTRIB_DESCRIPTION"):
+            value, offset, line = env.get(key, ("", 0, ""))
+            m = re.search(r"(?<![\w.])([0-9]+\.[0-9]+(?:[.-][0-9A-Za-z]+)*)", value)
+            if m and (key == "DISTRIB_RELEASE" or m.start() > 0):
+                found.append(Release(ident, m.group(1), None, entry, offset, line))
+                break
     for path in ("/etc/os-release", "/usr/lib/os-release"):
         entry = index.resolve(path)
         if entry is None or not entry.is_file:
