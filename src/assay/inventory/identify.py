@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from packageurl import PackageURL
@@ -45,6 +45,10 @@ class _Acc:
         self.paths.setdefault(path, sha256)
         if ev is not None and ev not in self.evidence:
             self.evidence.append(ev)
+
+
+# (name, version, purl, cpe) -> the accumulator of that component
+_Get = Callable[[str, str | None, str | None, str | None], _Acc]
 
 
 def identify_components(index: FileIndex, layers: Sequence[Layer] = ()) -> list[Component]:
@@ -162,7 +166,7 @@ def _distro_qualifier(index: FileIndex) -> str | None:
     return None
 
 
-def _add_package(pkg: Package, cat: Catalogue, distro: str | None, index: FileIndex, get) -> None:  # type: ignore[no-untyped-def]
+def _add_package(pkg: Package, cat: Catalogue, distro: str | None, index: FileIndex, get: _Get) -> None:
     sig: Signature | None = cat.by_package(pkg.name)
     version = upstream_version(pkg.version)
     if sig is not None:
