@@ -204,6 +204,20 @@ def test_one_byte_of_payload(signed: dict[str, Path], capsys: pytest.CaptureFixt
     assert code == 7 and "signature invalid" in err
 
 
+@pytest.mark.parametrize("field", ["payload", "sig"])
+def test_one_byte_of_the_envelope_file(
+    signed: dict[str, Path], capsys: pytest.CaptureFixture[str], field: str
+) -> None:
+    """One byte of the file as written, inside the base64 text: still base64, no longer signed."""
+    data = bytearray(signed["att"].read_bytes())
+    start = data.index(f'"{field}": "'.encode()) + len(field) + 4
+    pos = start + 20
+    data[pos] = ord("B") if data[pos] != ord("B") else ord("C")
+    signed["att"].write_bytes(bytes(data))
+    code, _, err = verify(capsys, signed)
+    assert code == 7 and "signature invalid" in err and err.count("\n") == 1
+
+
 def test_tampered_signature(signed: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
     env = _envelope(signed)
     sig = bytearray(base64.b64decode(env["signatures"][0]["sig"]))
