@@ -44,6 +44,7 @@ def test_repacked_with_other_mtimes_is_equivalent(rootfs: Callable[[str], Path],
     for row in result["files"]:
         assert names(row) == ["mtime"], row
         assert "2017-07-14T02:40:00Z vs 2023-11-14T22:13:20Z" in row["normalizations"][0]["explanation"]
+    assert any("differ byte-wise in the same container layout (squashfs@0x0" in n for n in result["notes"])
     text = render_equivalence(result, "text")
     assert f"{len(result['files'])} entries equivalent after normalizing only their mtime" in text
     assert "verdict: EQUIVALENT" in text
@@ -313,3 +314,21 @@ def test_uimage_header_time_and_gzip_payload(tmp_path: Path) -> None:
     assert "1600000000 vs 1700000000" in result.normalizations[0].explanation
     patched = _mkimage(gzip.compress(kernel + b"patched\n", mtime=1), tmp_path / "p", 1_600_000_000)
     assert compare_content(a, patched).status == "different"
+
+
+def test_same_filesystem_in_another_container(rootfs: Callable[[str], Path], tmp_path: Path) -> None:
+    """A uImage-wrapped squashfs against the bare one: the files are identical, the note says why
+    the images still differ."""
+    need("mkimage")
+    bare = mksquashfs(rootfs("root"), tmp_path / "root.sqfs")
+    wrapped = tmp_path / "root.uimg"
+    subprocess.run(
+        ["mkimage", "-A", "arm", "-O", "linux", "-T", "filesystem", "-C", "none", "-n", "rootfs"]
+        + ["-d", str(bare), str(wrapped)],
+        check=True,
+        capture_output=True,
+    )
+    result = equivalence(wrapped, bare, jobs=1)
+    assert result["verdict"] == "identical"
+    note = next(n for n in result["notes"] if n.startswith("the images are packed differently"))
+    assert "deployed uimage@0x0" in note and "reference squashfs@0x0" in note
