@@ -7,7 +7,7 @@ import posixpath
 import re
 import tomllib
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -26,13 +26,23 @@ class Signature:
     purl_type: str
     files: tuple[str, ...]
     packages: tuple[str, ...]
-    patterns: tuple[re.Pattern[bytes], ...]
-    hinted: tuple[re.Pattern[bytes], ...]
+    pattern_sources: tuple[str, ...]  # with {V} expanded
+    hinted_sources: tuple[str, ...]
     markers: tuple[bytes, ...]
     filename_version: tuple[re.Pattern[str], ...]
     version_form: str | None
     excluded_by: tuple[str, ...] = ()
     release_ids: tuple[str, ...] = ()
+
+    # Compiled on first use: most signatures never match, and compiling them all costs more
+    # than a whole inventory of a small image.
+    @cached_property
+    def patterns(self) -> tuple[re.Pattern[bytes], ...]:
+        return tuple(re.compile(p.encode("latin-1"), re.S) for p in self.pattern_sources)
+
+    @cached_property
+    def hinted(self) -> tuple[re.Pattern[bytes], ...]:
+        return tuple(re.compile(p.encode("latin-1"), re.S) for p in self.hinted_sources)
 
     def matches_file(self, path: str) -> bool:
         base_rx, path_rx = _file_regexes(self.files)
@@ -133,8 +143,8 @@ def _compile(entry: dict[str, Any]) -> Signature:
         purl_type=entry.get("purl_type", "generic"),
         files=tuple(entry.get("files", ())),
         packages=tuple(entry.get("packages", ())),
-        patterns=tuple(re.compile(expand(p).encode("latin-1"), re.S) for p in entry.get("patterns", ())),
-        hinted=tuple(re.compile(expand(p).encode("latin-1"), re.S) for p in entry.get("hinted", ())),
+        pattern_sources=tuple(expand(p) for p in entry.get("patterns", ())),
+        hinted_sources=tuple(expand(p) for p in entry.get("hinted", ())),
         markers=tuple(m.encode() for m in entry.get("markers", ())),
         filename_version=tuple(re.compile(p) for p in entry.get("filename_version", ())),
         version_form=entry.get("version_form"),
@@ -151,11 +161,11 @@ def load_catalogue() -> Catalogue:
     sigs = tuple(_compile(e) for e in entries)
     rule_map: dict[str, tuple[int, int]] = {}
     strings: list[str] = []
-    for si, entry in enumerate(entries):
-        for pi, raw in enumerate(entry.get("patterns", ())):
+    for si, sig in enumerate(sigs):
+        for pi, source in enumerate(sig.pattern_sources):
             ident = f"$c{si}_{pi}"
             rule_map[ident] = (si, pi)
-            strings.append(f"{ident} = /{_to_yara(raw.replace('{V}', _V))}/")
+            strings.append(f"{ident} = /{_to_yara(source)}/")
     # One rule with many strings compiles ~100x faster than one rule per string.
     rules = yara.compile(
         source="rule inventory { strings: " + " ".join(strings) + " condition: any of them }"
