@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import lzma
+import shutil
 import struct
 from pathlib import Path
 
@@ -60,6 +62,39 @@ def test_dissect_path_gives_same_result(tree: Path, tmp_path: Path, do_unpack, m
     monkeypatch.setattr(sqmod.shutil, "which", lambda _name: None)
     result = do_unpack(img)
     assert_metadata(result)
+
+
+def test_dissect_takes_over_when_unsquashfs_fails(tree: Path, tmp_path: Path, do_unpack, monkeypatch) -> None:
+    img = mksquashfs(tree, tmp_path / "fs.sqfs")
+
+    def fails(_tool: str, _src: Path, _start: int, dest: Path, _tb: object) -> None:
+        shutil.rmtree(dest, ignore_errors=True)  # as unsquashfs leaves it after a fatal error
+        raise sqmod.SquashFSError("FATAL ERROR: File system corruption detected")
+
+    monkeypatch.setattr(sqmod, "_unsquashfs_content", fails)
+    result = do_unpack(img)
+    assert_metadata(result)
+    assert any("unsquashfs failed" in w and "reading through dissect" in w for w in result.warnings)
+
+
+def test_vendor_lzma_blocks_without_the_size_field() -> None:
+    """Some SDKs wrote LZMA blocks as props, dictionary size, raw stream (lc=1 lp=2 pb=2 here)."""
+    data = b"root:x:0:0:root:/root:/bin/sh\n" * 300
+    lc, lp, pb, dict_size = 1, 2, 2, 1 << 16
+    raw = lzma.compress(
+        data,
+        lzma.FORMAT_RAW,
+        filters=[{"id": lzma.FILTER_LZMA1, "lc": lc, "lp": lp, "pb": pb, "dict_size": dict_size}],
+    )
+    block = bytes([(pb * 5 + lp) * 9 + lc]) + dict_size.to_bytes(4, "little") + raw
+
+    class Standard:
+        def decompress(self, data: bytes, expected: int) -> bytes:
+            return lzma.decompress(data, lzma.FORMAT_ALONE)
+
+    codec = sqmod._VendorLzma(Standard())
+    assert codec.decompress(block, 8192) == data[:8192]
+    assert codec.decompress(lzma.compress(data, lzma.FORMAT_ALONE), len(data)) == data  # the standard form
 
 
 def test_squashfs_at_offset_inside_blob(tree: Path, tmp_path: Path, do_unpack) -> None:

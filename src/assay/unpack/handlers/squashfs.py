@@ -12,6 +12,7 @@ unsquashfs is missing or fails.
 
 from __future__ import annotations
 
+import lzma
 import os
 import re
 import shutil
@@ -19,6 +20,7 @@ import stat
 import struct
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from dissect.squashfs import SquashFS
 from dissect.util.stream import RangeStream
@@ -53,6 +55,43 @@ _TYPE = {
 
 class SquashFSError(Exception):
     pass
+
+
+_LZMA_ID = 2  # squashfs 4.0 compression id of LZMA (the "alone" format, with its 13-byte header)
+
+
+class _VendorLzma:
+    """Standard LZMA blocks, else the vendor variant some router SDKs wrote: the props byte
+    and dictionary size, then the raw stream, without the 8-byte size (unsquashfs rejects it)."""
+
+    def __init__(self, standard: Any) -> None:
+        self.standard = standard
+
+    def decompress(self, data: bytes, expected: int) -> bytes:
+        try:
+            return self.standard.decompress(data, expected)  # type: ignore[no-any-return]
+        except lzma.LZMAError:
+            props = data[0]
+            lzma1 = {
+                "id": lzma.FILTER_LZMA1,
+                "lc": props % 9,
+                "lp": props // 9 % 5,
+                "pb": props // 45,
+                "dict_size": int.from_bytes(data[1:5], "little"),
+            }
+            return lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=[lzma1]).decompress(data[5:], expected)
+
+
+class _SquashFS(SquashFS):  # type: ignore[misc]
+    """dissect's reader, with the vendor LZMA variant for LZMA images (per instance)."""
+
+    @property
+    def _compression(self) -> Any:
+        return self._codec
+
+    @_compression.setter
+    def _compression(self, codec: Any) -> None:
+        self._codec = _VendorLzma(codec) if self.sb.compression == _LZMA_ID else codec
 
 
 _LZMA_MINOR = 0x4C  # 'L': the minor version the squashfs-lzma patches write for 2.x/3.x
@@ -144,6 +183,8 @@ class SquashFSHandler(Handler):
                 if not v4le:
                     raise
                 tb.warn(f"unsquashfs failed ({exc}); reading through dissect")
+                shutil.rmtree(dest, ignore_errors=True)  # its partial output, or no dest at all
+                dest.mkdir()
         if done:
             _record(tb, metas, dest)
         else:
@@ -154,7 +195,7 @@ class SquashFSHandler(Handler):
 def _dissect_meta(src: Path, start: int, size: int, tb: TreeBuilder) -> list[MetaEntry]:
     out: list[MetaEntry] = []
     with open(src, "rb") as fh:
-        sq = SquashFS(RangeStream(fh, start, size))
+        sq = _SquashFS(RangeStream(fh, start, size))
         stack = [("/", sq.get("/"))]
         while stack:
             path, node = stack.pop()
@@ -242,7 +283,8 @@ def _unsquashfs_content(unsquashfs: str, src: Path, start: int, dest: Path, tb: 
     # unsquashfs wants to create dest itself; it lives inside the private work dir.
     if dest.exists():
         shutil.rmtree(dest)
-    cmd = [unsquashfs, "-n", "-no-xattrs", "-o", str(start), "-d", str(dest), str(src)]
+    # -ig: a damaged file costs that file (exit 2), not every file after it.
+    cmd = [unsquashfs, "-n", "-ig", "-no-xattrs", "-o", str(start), "-d", str(dest), str(src)]
     proc = _run(cmd, tb)
     _tame(dest)
     if proc.returncode not in (0, 2) or not dest.is_dir():
@@ -273,6 +315,7 @@ def _tame(root: Path) -> None:
 
 def _record(tb: TreeBuilder, metas: list[MetaEntry], dest: Path) -> None:
     budget = tb.ctx.budget
+    missing: list[str] = []
     for meta in metas:
         if meta.path != "/" and tb._under_link(meta.path):
             continue
@@ -281,7 +324,7 @@ def _record(tb: TreeBuilder, metas: list[MetaEntry], dest: Path) -> None:
             try:
                 st = os.lstat(host)
             except OSError:
-                tb.warn(f"{meta.path} missing after unsquashfs")
+                missing.append(meta.path)
                 continue
             if not stat.S_ISREG(st.st_mode):
                 continue
@@ -290,11 +333,15 @@ def _record(tb: TreeBuilder, metas: list[MetaEntry], dest: Path) -> None:
         tb.fs.entries[meta.path] = meta
         if meta.kind == KIND_SYMLINK:
             tb._links.add(meta.path)
+    if missing:
+        shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+        files = sum(1 for m in metas if m.kind == KIND_FILE)
+        tb.warn(f"{len(missing)} of {files} files could not be read by unsquashfs: {shown}")
 
 
 def _dissect_content(src: Path, start: int, size: int, tb: TreeBuilder, metas: list[MetaEntry]) -> None:
     with open(src, "rb") as fh:
-        sq = SquashFS(RangeStream(fh, start, size))
+        sq = _SquashFS(RangeStream(fh, start, size))
         for meta in sorted(metas, key=lambda m: m.path):
             if meta.kind == KIND_FILE:
                 try:
