@@ -2,17 +2,26 @@
 """Wall time per image and the share of each check, from the reports' stats.
 
     python bench/checks_timing.py [--corpus /work/shared/corpus] [--reports DIR] [--top 10] [--json]
+                                  [--only fw-01,fw-09] [--baseline OLD_SRC]
 
 Scans every CORPUS/*/image.bin with `assay scan --format json -q` (keeping the reports in --reports,
-a temporary directory by default), then prints per image the wall time, the stage times from
-report["stats"]["timings"] and the slowest checks; and over all images each check's total seconds
-and its share of all check time.
+a temporary directory by default), then prints per image the wall and CPU time of the scan, the
+stage times from report["stats"]["timings"], how the back-door hunt (the nine back-door categories'
+checks) compares with unpack + index, and the slowest checks; and over all images each check's
+total seconds and its share of all check time.
+
+--baseline OLD_SRC scans each image a second time, right after, with PYTHONPATH=OLD_SRC (an older
+`src` tree, e.g. from `git archive REV src | tar -x -C /tmp/old`), so that both versions meet the
+same machine load, and prints the hunt's time before and after. On a shared machine CPU seconds
+are the steadier figure: wall time grows with other users' load.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -22,19 +31,45 @@ from pathlib import Path
 from typing import Any
 
 ASSAY = Path(sys.executable).with_name("assay")
+BACKDOOR_CATEGORIES = (
+    "default-credential",
+    "hidden-account",
+    "hardcoded-credential",
+    "private-key",
+    "authorized-key",
+    "remote-shell",
+    "known-backdoor",
+    "phone-home",
+    "setuid-shell",
+)
 
 
-def scan(image: Path, out: Path) -> tuple[float, dict[str, Any] | None, str]:
+def scan(image: Path, out: Path, src: Path | None = None) -> tuple[float, float, dict[str, Any] | None, str]:
+    """(wall s, CPU s, report, error) of one `assay scan`; src: run that source tree instead."""
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(
         [str(ASSAY), "scan", str(image), "--format", "json", "-o", str(out), "-q"],
         capture_output=True,
         text=True,
+        env=env,
     )
     wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
     if not out.exists():
-        return wall, None, (proc.stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1]
-    return wall, json.loads(out.read_text(encoding="utf-8")), ""
+        return wall, cpu, None, (proc.stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1]
+    return wall, cpu, json.loads(out.read_text(encoding="utf-8")), ""
+
+
+def hunt_seconds(report: dict[str, Any]) -> float:
+    """Seconds of the checks whose rules report in the nine back-door categories."""
+    per_check = report.get("stats", {}).get("timings", {}).get("per_check", {})
+    hunt = {r["id"] for r in report.get("rules", []) if r.get("category") in BACKDOOR_CATEGORIES}
+    return sum(float(v) for k, v in per_check.items() if k in hunt)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,9 +78,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reports", type=Path, default=None, help="keep reports here (NAME.json)")
     ap.add_argument("--top", type=int, default=5, help="slowest checks to list per image")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
+    ap.add_argument("--only", default="", help="comma-separated image folder names")
+    ap.add_argument("--baseline", type=Path, default=None, help="an older src tree to compare with")
     args = ap.parse_args(argv)
 
-    images = sorted(args.corpus.glob("*/image.bin"))
+    only = {n for n in args.only.split(",") if n}
+    images = [i for i in sorted(args.corpus.glob("*/image.bin")) if not only or i.parent.name in only]
     if not images:
         print(f"no */image.bin under {args.corpus}", file=sys.stderr)
         return 3
@@ -60,12 +98,27 @@ def main(argv: list[str] | None = None) -> int:
     totals: dict[str, float] = defaultdict(float)
     for image in images:
         name = image.parent.name
-        wall, report, error = scan(image, reports / f"{name}.json")
-        row: dict[str, Any] = {"image": name, "wall_s": round(wall, 3)}
+        wall, cpu, report, error = scan(image, reports / f"{name}.json")
+        row: dict[str, Any] = {"image": name, "wall_s": round(wall, 3), "cpu_s": round(cpu, 3)}
         if report is None:
             row["error"] = error
         else:
             timings = report.get("stats", {}).get("timings", {})
+            base = float(timings.get("unpack", 0)) + float(timings.get("index", 0))
+            row["hunt_s"] = round(hunt_seconds(report), 3)
+            row["unpack_index_s"] = round(base, 3)
+            if args.baseline is not None:
+                old_out = reports / f"{name}.baseline.json"
+                bwall, bcpu, old, _err = scan(image, old_out, args.baseline)
+                if old is not None:
+                    row["baseline"] = {
+                        "wall_s": round(bwall, 3),
+                        "cpu_s": round(bcpu, 3),
+                        "hunt_s": round(hunt_seconds(old), 3),
+                        "unpack_index_s": round(
+                            sum(float(old["stats"]["timings"].get(k, 0)) for k in ("unpack", "index")), 3
+                        ),
+                    }
             per_check = {k: float(v) for k, v in timings.get("per_check", {}).items()}
             checks_s = sum(per_check.values()) or 1e-9
             row["stages_s"] = {k: round(float(v), 3) for k, v in timings.items() if k != "per_check"}
@@ -95,10 +148,37 @@ def main(argv: list[str] | None = None) -> int:
         top = ", ".join(
             f"{k} {v['s']:.2f}s ({v['share']:.0%})" for k, v in list(row["checks"].items())[: args.top]
         )
-        print(f"{row['image']:<10} {row['wall_s']:7.2f}s  {stages}\n           slowest checks: {top}")
+        ratio = row["hunt_s"] / (row["unpack_index_s"] or 1e-9)
+        print(
+            f"{row['image']:<10} wall {row['wall_s']:6.2f}s cpu {row['cpu_s']:6.2f}s  {stages}\n"
+            f"           back-door hunt {row['hunt_s']:.2f}s = {ratio:.1f} x (unpack+index)\n"
+            f"           slowest checks: {top}"
+        )
+        if "baseline" in row:
+            b = row["baseline"]
+            print(
+                f"           baseline: wall {b['wall_s']:.2f}s cpu {b['cpu_s']:.2f}s hunt {b['hunt_s']:.2f}s "
+                f"= {b['hunt_s'] / (b['unpack_index_s'] or 1e-9):.1f} x (unpack+index); "
+                f"hunt now {row['hunt_s'] / (b['hunt_s'] or 1e-9):.2f} of baseline"
+            )
+    done = [r for r in per_image if "hunt_s" in r]
+    hunt = sum(r["hunt_s"] for r in done)
+    base = sum(r["unpack_index_s"] for r in done)
+    print(
+        f"\nback-door hunt over all images: {hunt:.2f}s; unpack+index {base:.2f}s; ratio {hunt / (base or 1e-9):.2f}"
+    )
+    olds = [r["baseline"] for r in done if "baseline" in r]
+    if olds:
+        old_hunt = sum(b["hunt_s"] for b in olds)
+        old_base = sum(b["unpack_index_s"] for b in olds)
+        print(
+            f"baseline: hunt {old_hunt:.2f}s; unpack+index {old_base:.2f}s; ratio "
+            f"{old_hunt / (old_base or 1e-9):.2f}; CPU s per scan {sum(b['cpu_s'] for b in olds):.1f} -> "
+            f"{sum(r['cpu_s'] for r in done if 'baseline' in r):.1f}"
+        )
     print("\nall images, per check:")
-    for k, v in summary.items():
-        print(f"  {k:<28} {v['s']:8.3f}s  {v['share']:6.1%}")
+    for name, fig in summary.items():
+        print(f"  {name:<28} {fig['s']:8.3f}s  {fig['share']:6.1%}")
     return 0
 
 
