@@ -237,7 +237,7 @@ def test_vulns_on_an_sbom(assay_in_process: InProcess, tmp_path: Path) -> None:
 
 
 def test_scan_with_db_vex_and_triage(
-    run_assay: RunAssay, make_tree: MakeTree, assay_in_process: InProcess, tmp_path: Path
+    make_tree: MakeTree, assay_in_process: InProcess, tmp_path: Path
 ) -> None:
     db = build_db(tmp_path / "v.sqlite")
     root = make_tree(
@@ -245,9 +245,9 @@ def test_scan_with_db_vex_and_triage(
         modes={"/bin/busybox": 0o755},
     )
     vex = tmp_path / "out.vex.json"
-    res = run_assay("scan", root, "--db", db, "--vex", vex, "--json", timeout=300)
-    assert res.returncode == 0, res.stderr
-    report = json.loads(res.stdout)
+    code, out, err = assay_in_process("scan", root, "--db", db, "--vex", vex, "--json")
+    assert code == 0, err
+    report = json.loads(out)
     reports.validate(report)
     [v] = [v for v in report["vulnerabilities"] if v["id"] == "CVE-2099-1001"]
     assert (v["component"], v["version"], v["state"], v["kev"]) == ("busybox", "1.30.1", "affected", True)
