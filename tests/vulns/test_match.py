@@ -203,3 +203,11 @@ def test_cpe_match_holds_table() -> None:
     assert not cpe_match_holds(na, {}, "1.0")
     escaped = parse_cpe(r"cpe:2.3:a:w1.fi:hostapd:2.10\:beta:*:*:*:*:*:*:*")
     assert escaped is not None and escaped.version == "2.10:beta"
+
+
+def test_same_component_in_two_places_is_one_entry(sample_db: Path) -> None:
+    a = Component("busybox", "1.30.1", None, None, ["/bin/busybox"])
+    b = Component("busybox", "1.30.1", None, None, ["/rescue/busybox"])
+    with VulnDB(sample_db) as db:
+        found = [v for v in match_components(db, [a, b]).vulnerabilities if v["id"] == "CVE-2099-1001"]
+    assert len(found) == 1 and found[0]["paths"] == ["/bin/busybox", "/rescue/busybox"]

@@ -408,8 +408,16 @@ def _describe(db: VulnDB, hits: list[Hit]) -> list[dict[str, Any]]:
     nvd = db.nvd(sorted({h.id for h in hits} | {a for h in hits for a in h.aliases}))
     osv = db.osv(sorted({h.id for h in hits if h.source == "osv"}))
     kev = db.kev({h.id for h in hits} | {a for h in hits for a in h.aliases})
-    out = []
+    out: list[dict[str, Any]] = []
+    # The same component found twice (same name and version, other files): one entry, all paths.
+    seen: dict[tuple[str, str, str | None], dict[str, Any]] = {}
     for h in hits:
+        c = h.target.component
+        same = seen.get((h.id, c.name, c.version))
+        if same is not None:
+            same["paths"] = sorted(set(same["paths"]) | set(c.paths))
+            same["evidence"] += [e.to_dict() for e in c.evidence if e.to_dict() not in same["evidence"]]
+            continue
         cve = next((i for i in [h.id, *sorted(h.aliases)] if i in nvd), None)
         meta_nvd = nvd.get(cve) if cve else None
         meta_osv = osv.get(h.id)
@@ -419,7 +427,6 @@ def _describe(db: VulnDB, hits: list[Hit]) -> list[dict[str, Any]]:
         if severity is None:
             severity = _osv_severity((meta_osv or {}).get("severity"))
         kev_entry = next((kev[i] for i in [h.id, *sorted(h.aliases)] if i in kev), None)
-        c = h.target.component
         out.append(
             {
                 "id": h.id,
@@ -444,6 +451,7 @@ def _describe(db: VulnDB, hits: list[Hit]) -> list[dict[str, Any]]:
                 "justification": None,
             }
         )
+        seen[(h.id, c.name, c.version)] = out[-1]
     rank = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4, "unknown": 5}
     out.sort(key=lambda v: (rank.get(str(v["severity"]), 5), str(v["component"]), str(v["id"])))
     return out
