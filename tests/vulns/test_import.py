@@ -159,3 +159,13 @@ def test_kernel_cves_json_mainline_ranges(tmp_path: Path) -> None:
     with VulnDB(tmp_path / "v.sqlite", create=True) as db:
         import_path(db, src)
         assert db.kernel_rows("5.4") == [("CVE-2099-4001", "mainline", "5.6-rc2", "4.4-rc1")]
+
+
+def test_database_of_another_schema_is_refused(tmp_path: Path) -> None:
+    old = tmp_path / "old.sqlite"
+    with sqlite3.connect(old) as conn:
+        conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+        conn.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    conn.close()
+    with pytest.raises(DatabaseError, match="rebuild it"):
+        VulnDB(old)

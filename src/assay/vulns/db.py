@@ -118,7 +118,10 @@ class VulnDB:
         except (sqlite3.DatabaseError, OSError) as exc:
             raise DatabaseError(f"{path}: {exc}") from None
         if version is None or version[0] != SCHEMA_VERSION:
-            raise DatabaseError(f"{path}: not an Assay vulnerability database of schema {SCHEMA_VERSION}")
+            raise DatabaseError(
+                f"{path}: not an Assay vulnerability database of schema {SCHEMA_VERSION}"
+                " (move it away and rebuild it with `assay db import` or `assay db update`)"
+            )
 
     def __enter__(self) -> VulnDB:
         return self
