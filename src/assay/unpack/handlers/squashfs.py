@@ -7,7 +7,9 @@ Contents come from `unsquashfs -d` when it is installed: measured on a 34 MB,
 dissect (pure-Python block handling, one core). Its output is then tamed with lstat:
 symlinks and device nodes are removed and every mode is reset to 0644/0755, so
 nothing setuid or linked survives on the host. dissect reads the data when
-unsquashfs is missing or fails.
+unsquashfs is missing or fails, including 4.0 images whose LZMA blocks lack the size
+field. Big-endian 4.0 and LZMA 2.x/3.x (sasquatch's vendor variants) fail with a
+message naming the variant.
 """
 
 from __future__ import annotations
