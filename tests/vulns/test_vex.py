@@ -109,6 +109,12 @@ def test_triage_of_another_component_does_not_apply(tmp_path: Path, sample_db: P
     )
     vulns, stats = check_components([component("busybox", "1.30.1")], sample_db, triage)
     assert vulns[0]["state"] == "affected" and stats["triaged"] == 0
+    # other tools' VEX name components by purl
+    doc = json.loads(triage.read_text())
+    doc["vulnerabilities"][0]["affects"] = [{"ref": "pkg:generic/busybox@1.30.1"}]
+    triage.write_text(json.dumps(doc))
+    vulns, stats = check_components([component("busybox", "1.30.1")], sample_db, triage)
+    assert vulns[0]["state"] == "not_affected" and stats["triaged"] == 1
 
 
 def test_bad_triage_file(tmp_path: Path) -> None:

@@ -211,8 +211,14 @@ def _walk_components(items: list[Any]) -> list[dict[str, Any]]:
 
 
 def _name_from_ref(ref: str) -> str:
+    """A component name from a bom-ref: Assay's own, or a purl as other tools use; else any."""
     if ref.startswith("component:"):
         return ref[len("component:") :].rsplit("@", 1)[0]
+    if ref.startswith("pkg:"):
+        try:
+            return str(PackageURL.from_string(ref).name)
+        except ValueError:
+            return "*"
     return "*"
 
 
