@@ -113,7 +113,10 @@ def test_same_component_merges_across_files_and_splits_by_version(build_c: Build
 
 
 def test_versions_in_text_files_are_not_binary_evidence(index_of: Index) -> None:
-    index = index_of({"/www/help.html": f"<p>{BUSYBOX}</p>", "/etc/motd": DROPBEAR + "\n"})
+    # A completion script carries a program's own name, and quotes an old release.
+    completion = "# supported since ipset v6.20\n"
+    files = {"/www/help.html": f"<p>{BUSYBOX}</p>", "/etc/motd": DROPBEAR + "\n"}
+    index = index_of({**files, "/usr/share/bash-completion/completions/ipset": completion})
     assert identify(index) == []
 
 

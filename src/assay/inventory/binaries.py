@@ -34,9 +34,10 @@ class Hit:
 def scan_binaries(index: FileIndex, cat: Catalogue) -> list[Hit]:
     hits: list[Hit] = []
     for entry in index.files():
-        hinted = cat.hinted_for(entry.path)
-        if entry.filetype not in _SCANNED_TYPES and not hinted:
+        # A script or completion file may share a program's name; only binaries count.
+        if entry.filetype not in _SCANNED_TYPES:
             continue
+        hinted = cat.hinted_for(entry.path)
         if entry.size > _MAX_FILE or entry.size == 0:
             continue
         data = index.read(entry)
