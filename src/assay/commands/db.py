@@ -82,7 +82,7 @@ def import_cmd(
         ),
     ],
     db: DbOption = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary.")] = False,
 ) -> None:
     """Load feed files into the database. Re-importing is safe: the newer lastModified wins."""
     for f in files:
@@ -111,7 +111,7 @@ def update_cmd(
     max_age: Annotated[
         float, typer.Option(help="Hours a finished download stays fresh before it is fetched again.")
     ] = 24.0,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary.")] = False,
 ) -> None:
     """Download the current NVD 2.0 feeds, CISA KEV, kernel fix data (and OSV), then import them."""
     from assay.paths import data_dir
