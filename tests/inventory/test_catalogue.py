@@ -116,6 +116,11 @@ def test_every_entry_is_well_formed() -> None:
         ("u-boot", b"\0U-Boot 2023.01 (Jan 01 2023 - 00:00:00 +0000)\0", "2023.01"),
         ("ntp", b"\0ntpd 4.2.8p15@1.3728-o Wed Sep 23 11:46:38 UTC 2020 (1)\0", "4.2.8p15"),
         ("sqlite", b"\0SQLite version 3.40.1\0", "3.40.1"),
+        ("e2fsprogs", b"\x005-Feb-2023\0\x001.47.0\0\0e4defrag %s (%s)\n\0", "1.47.0"),
+        ("ntpsec", b"\0\x001.2.2\0\0\0ntpd ntpsec-%s\0", "1.2.2"),
+        ("wolfssl", b"./src/pk.c\0\0wolfSSL 5.5.4\0\0\0FFDHE_4096", "5.5.4"),
+        ("dhcpcd", b"\0dhcpcd-9.4.1 starting\0", "9.4.1"),
+        ("mtd-utils", b"ubinfo version 2.1.5 - a tool to print UBI information.", "2.1.5"),
     ],
 )
 def test_patterns_extract_the_version(name: str, text: bytes, version: str) -> None:
