@@ -47,11 +47,16 @@ class Report:
     def summary(self) -> dict[str, Any]:
         sev = Counter(f.severity.value for f in self.findings)
         cat = Counter(f.category for f in self.findings)
+        from assay.vulns.vex import AFFECTED_STATES
+
+        # Triaged not-affected entries stay in the report but no longer count as vulnerabilities.
+        affected = sum(1 for v in self.vulnerabilities if v.get("state", "affected") in AFFECTED_STATES)
         return {
             "files": len(self.files),
             "components": len(self.components),
             "findings": len(self.findings),
-            "vulnerabilities": len(self.vulnerabilities),
+            "vulnerabilities": affected,
+            "vulnerabilities_triaged": len(self.vulnerabilities) - affected,
             "by_severity": {s.value: sev.get(s.value, 0) for s in Severity},
             "by_category": dict(sorted(cat.items())),
         }

@@ -254,6 +254,7 @@ def test_scan_with_db_vex_and_triage(
     assert v["paths"] == ["/bin/busybox"]
     assert v["evidence"][0]["match"] == "BusyBox v1.30.1" and v["evidence"][0]["path"] == "/bin/busybox"
     assert report["stats"]["vulnerabilities"]["affected"] == 1
+    assert report["summary"]["vulnerabilities"] == len(report["vulnerabilities"])
     assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(vex.read_text()) is None
     # the analyst marks it not affected; the next scan keeps it, with the verdict
     doc = json.loads(vex.read_text())
@@ -275,6 +276,12 @@ def test_scan_with_db_vex_and_triage(
         "ash is not built in",
     )
     assert report["stats"]["vulnerabilities"]["affected"] == 0
+    # still listed, with its verdict, but no longer counted against the image
+    assert report["summary"]["vulnerabilities_triaged"] >= 1
+    assert (
+        report["summary"]["vulnerabilities"]
+        == len(report["vulnerabilities"]) - report["summary"]["vulnerabilities_triaged"]
+    )
     html = reports.render(report, "html")
     assert "CVE-2099-1001" in html
     sarif = json.loads(reports.render(report, "sarif"))
