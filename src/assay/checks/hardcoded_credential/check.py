@@ -34,6 +34,8 @@ _MAX_ELF = 16 << 20
 _MAX_SCRIPT = 512 << 10
 # A small binary with a login prompt is analysed even if every compare is inlined.
 _SMALL_ELF = 512 << 10
+# Above this, huge functions are walked in windows (see _focus), small ones whole.
+_MID_ELF = 128 << 10
 _MAX_INSNS = 300_000
 # Functions bigger than this are walked in windows: the code before each compare call (its
 # arguments), a little after (MIPS loads $t9 before the call), other compares this close.
@@ -164,12 +166,15 @@ def _binary_findings(entry: FileEntry, data: bytes, b: ElfBinary) -> Iterator[Fi
     if not sites:
         return
     # Small programs: every prompt-referencing function, for inlined compares too. Big programs and
-    # libraries: only functions that call a compare import, and in huge ones only around the
-    # compares that can see a secret-like string or a string being put together.
+    # libraries: only functions that call a compare import. From mid-sized programs up, huge
+    # functions only around the compares that can see a secret-like string or a string being put
+    # together.
     compare_calls = None
     focus = None
     if len(data) > _SMALL_ELF:
         compare_calls = sorted(a for a, _n in call_sites(b, COMPARE_FUNCTIONS))
+    if len(data) > _MID_ELF:
+        calls = compare_calls or sorted(a for a, _n in call_sites(b, COMPARE_FUNCTIONS))
 
         def keys() -> list[int]:
             secret_like = [
@@ -181,7 +186,7 @@ def _binary_findings(entry: FileEntry, data: bytes, b: ElfBinary) -> Iterator[Fi
             found.update(a for a, _n in call_sites(b, _COMPOSE_FUNCTIONS))
             return sorted(found)
 
-        focus = _focus(sorted(sites), compare_calls, keys)
+        focus = _focus(sorted(sites), calls, keys)
     facts = analyze(
         b,
         want_function=lambda f: bool(f.compares) and _has_context(f),
