@@ -179,3 +179,19 @@ def test_bare_compressed_file_becomes_payload(tmp_path: Path, do_unpack) -> None
     fs = result.filesystems[0]
     assert fs.fstype == "payload" and not fs.metadata_exact
     assert (fs.host_root / "notes.txt").read_bytes() == b"just some text\n" * 100
+
+
+def test_android_sparse_ext4(tree: Path, tmp_path: Path, do_unpack) -> None:
+    need("mke2fs", "img2simg", "simg2img")
+    raw = tmp_path / "system.img"
+    run("mke2fs", "-q", "-t", "ext4", "-d", tree, raw, "8M")
+    sparse = tmp_path / "system.simg"
+    run("img2simg", raw, sparse)
+    assert sparse.read_bytes()[:4] == b"\x3a\xff\x26\xed" and sparse.stat().st_size < raw.stat().st_size
+    result = do_unpack(sparse)
+    assert [(x.handler, x.depth) for x in result.layers] == [("android-sparse", 0), ("extfs", 1)]
+    assert_metadata(result)
+    back = tmp_path / "back.img"
+    run("simg2img", sparse, back)  # the reference expansion equals ours
+    expanded = next(p for p in (tmp_path / "work-system.simg").rglob("partition.img"))
+    assert expanded.read_bytes() == back.read_bytes()

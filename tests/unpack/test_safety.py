@@ -48,7 +48,20 @@ def test_gzip_bomb_stops_at_max_bytes(bomb: Path, tmp_path: Path) -> None:
 
 def test_gzip_bomb_stops_at_ratio(bomb: Path, do_unpack) -> None:
     with pytest.raises(LimitExceeded, match="expands more than 100x"):
-        do_unpack(bomb, Limits(max_ratio=100))
+        do_unpack(bomb, Limits(max_ratio=100, ratio_after=1 << 20))
+
+
+def test_sparse_filesystem_image_is_not_a_bomb(tmp_path: Path, do_unpack) -> None:
+    """A mostly empty ext2 image expands thousands of times from xz, to a few harmless MB."""
+    need("mke2fs", "xz")
+    img = tmp_path / "rootfs.ext2"
+    run("mke2fs", "-q", "-t", "ext2", "-d", make_tree(tmp_path / "t"), img, "16M")
+    run("xz", "-9", img)
+    packed = tmp_path / "rootfs.ext2.xz"
+    assert 1000 * packed.stat().st_size < (16 << 20)  # above the default ratio
+    result = do_unpack(packed)
+    assert [layer.handler for layer in result.layers] == ["xz", "extfs"]
+    assert result.roots[0].entries["/usr/bin/su"].mode == 0o4755
 
 
 def test_max_files_and_timeout(tmp_path: Path, do_unpack) -> None:
@@ -108,6 +121,17 @@ def test_unblob_fallback_for_a_format_without_handler(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["unblob", "False", "True", "file", "True"], proc.stdout
+
+
+def test_unblob_fallback_on_a_payload_none_of_ours_opens(tmp_path: Path, do_unpack) -> None:
+    need("7z", "xz")
+    root = make_tree(tmp_path / "t")
+    img = tmp_path / "fw.7z"
+    run("7z", "a", "-bd", img, "etc", "bin", "usr", cwd=root)
+    run("xz", img)
+    result = do_unpack(tmp_path / "fw.7z.xz")
+    assert [(x.handler, x.depth) for x in result.layers] == [("xz", 0), ("unblob", 1)]
+    assert result.roots[0].looks_like_root and "/usr/bin/su" in result.roots[0].entries
 
 
 def _one_line(proc, code: int, *words: str) -> None:

@@ -184,3 +184,12 @@ def test_busybox_payload_is_intact(tree: Path, tmp_path: Path, do_unpack) -> Non
     assert (fs.host_root / "bin/busybox").read_bytes() == BUSYBOX
     listing = run("unsquashfs", "-lln", img).stdout.decode()
     assert "-rwsr-xr-x" in listing  # the reference agrees with what the test asserts
+
+
+def test_empty_filesystem_is_not_a_result(tmp_path: Path, do_unpack) -> None:
+    (tmp_path / "empty").mkdir()
+    img = mksquashfs(tmp_path / "empty", tmp_path / "empty.sqfs")
+    with pytest.raises(
+        UnsupportedImage, match="squashfs at 0x0 not unpacked: EmptyFilesystem: it holds no entries"
+    ):
+        do_unpack(img)

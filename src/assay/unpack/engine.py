@@ -38,6 +38,13 @@ from assay.unpack.policy import worth_opening
 
 Progress = Callable[[str], None]
 
+_FALLBACK_LEAVES = 4
+
+
+class EmptyFilesystem(Exception):
+    pass
+
+
 # Blob sorts: carved in full, or a member file of a filesystem (policy decides before).
 _CARVE = "carve"
 _MEMBER = "member"
@@ -107,10 +114,16 @@ class _Unpacker:
         # Wrappers that span the whole image (a bare .xz, a kernel uImage) explain it fully.
         top = sum(layer.size or 0 for layer in self.result.layers if layer.depth == 0)
         explained = bool(self.leaves) and top >= 0.9 * self.image.stat().st_size
-        if not self.result.filesystems and not truncated and not explained and unblob_available():
-            queue = self._fallback(_Blob(self.image.name, self.image, 0, None))
-            while queue:
-                queue.extend(self._carve_blob(queue.pop(0)))
+        if not self.result.filesystems and not truncated and unblob_available():
+            # A wrapper's payload that none of ours opens (an xz'd FAT or XFS image, ...) gets
+            # unblob's handlers; otherwise the image itself does.
+            targets = (
+                self.leaves[:_FALLBACK_LEAVES] if explained else [_Blob(self.image.name, self.image, 0, None)]
+            )
+            for target in targets:
+                queue = self._fallback(target)
+                while queue:
+                    queue.extend(self._carve_blob(queue.pop(0)))
         if not self.result.filesystems and self.leaves:
             self._leaves_as_fs()
         self.result.warnings.extend(self.ctx.warnings)
@@ -138,6 +151,9 @@ class _Unpacker:
             dest = self._dest("fs" if handler.kind == "filesystem" else "blob")
             try:
                 out = handler.extract(blob.path, start, size, dest, fs_id, self.ctx)
+                if out.filesystem is not None and len(out.filesystem.entries) <= 1 and not out.blobs:
+                    # A bare root: a stray magic inside other data, or a filesystem with nothing to judge.
+                    raise EmptyFilesystem("it holds no entries")
             except (LimitExceeded, UnsafeArchive):
                 raise
             except Exception as exc:  # a damaged container is a warning, the scan goes on

@@ -18,6 +18,9 @@ class Limits:
     max_depth: int = 6  # nesting of containers
     max_seconds_per_extractor: float = 300.0
     max_ratio: int = 1000  # bytes out per byte in, for one decompression stream
+    # ... judged only past this many bytes out: an xz'd filesystem image of mostly zeros
+    # expands 3000x to a harmless few MB, a bomb goes on for gigabytes.
+    ratio_after: int = 64 << 20
 
 
 class Budget:

@@ -12,7 +12,7 @@ from assay.unpack.handlers.compressed import (
     ZstdHandler,
 )
 from assay.unpack.handlers.filesystems import CramfsHandler, ExtHandler, Jffs2Handler
-from assay.unpack.handlers.firmware import FitHandler, TrxHandler, UImageHandler
+from assay.unpack.handlers.firmware import AndroidSparseHandler, FitHandler, TrxHandler, UImageHandler
 from assay.unpack.handlers.squashfs import SquashFSHandler
 from assay.unpack.handlers.ubi import UbifsHandler, UbiHandler
 
@@ -31,6 +31,7 @@ def all_handlers() -> list[Handler]:
         UImageHandler(),
         FitHandler(),
         TrxHandler(),
+        AndroidSparseHandler(),
         GzipHandler(),
         XzHandler(),
         ZstdHandler(),

@@ -119,7 +119,7 @@ class CompressedHandler(Handler):
                             return
                         raise HandlerError(f"{self.name} stream is corrupt: {exc}") from None
                     written += len(out)
-                    if written > (1 << 20) and written > limit_ratio * max(fed, 1):
+                    if written > ctx.limits.ratio_after and written > limit_ratio * max(fed, 1):
                         raise LimitExceeded(
                             f"{self.name} at 0x{start:x} in {src.name} expands more than "
                             f"{limit_ratio}x (decompression bomb?); stopped at {written} bytes"

@@ -42,6 +42,12 @@ def _copy_range(src: Path, start: int, length: int, writer: SafeWriter, name: st
     return writer.root / name
 
 
+def _read_range(src: Path, start: int, size: int) -> bytes:
+    with open(src, "rb") as fh:
+        fh.seek(start)
+        return fh.read(size)
+
+
 def _crc_of_range(src: Path, start: int, length: int) -> int:
     crc = 0
     with open(src, "rb") as fh:
@@ -148,9 +154,7 @@ class FitHandler(Handler):
     def extract(
         self, src: Path, start: int, size: int, dest: Path, fs_id: str, ctx: HandlerContext
     ) -> Extracted:
-        with open(src, "rb") as fh:
-            fh.seek(start)
-            blob = fh.read(size)
+        blob = _read_range(src, start, size)
         (total,) = struct.unpack_from(">I", blob, 4)
         writer = SafeWriter(dest, ctx.budget)
         blobs: list[tuple[str, Path]] = []
@@ -272,3 +276,74 @@ class TrxHandler(Handler):
             if b > a:
                 blobs.append((f"part{i}", _copy_range(src, start + a, b - a, writer, f"part{i}")))
         return Extracted(blobs=blobs, note=f"TRX with {len(blobs)} partition(s)")
+
+
+_SPARSE_RAW, _SPARSE_FILL, _SPARSE_SKIP, _SPARSE_CRC = 0xCAC1, 0xCAC2, 0xCAC3, 0xCAC4
+
+
+class AndroidSparseHandler(Handler):
+    """Android sparse image (what fastboot flashes): chunks of raw, filled and skipped
+    blocks; expanded back into the plain partition image (ext4 in most firmware)."""
+
+    name = "android-sparse"
+    patterns = (b"\x3a\xff\x26\xed",)
+    kind = "wrapper"
+
+    def _walk(self, data: memoryview, start: int) -> tuple[int, int, list[tuple[int, int, int]]] | None:
+        """(block size, consumed bytes, chunks as (type, blocks, data offset)) or None."""
+        if len(data) - start < 28:
+            return None
+        major, _minor, hdr, chdr, blk, total_blks, total_chunks = struct.unpack_from(
+            "<HHHHIII", data, start + 4
+        )
+        if major != 1 or hdr < 28 or chdr < 12 or blk == 0 or blk % 4 or total_chunks > 1 << 24:
+            return None
+        pos, blocks, chunks = start + hdr, 0, []
+        for _ in range(total_chunks):
+            if pos + chdr > len(data):
+                return None
+            ctype, _res, n, total = struct.unpack_from("<HHII", data, pos)
+            if ctype not in (_SPARSE_RAW, _SPARSE_FILL, _SPARSE_SKIP, _SPARSE_CRC) or total < chdr:
+                return None
+            if ctype == _SPARSE_RAW and total - chdr != n * blk:
+                return None
+            chunks.append((ctype, n, pos + chdr))
+            blocks += 0 if ctype == _SPARSE_CRC else n
+            pos += total
+        if pos > len(data) or blocks != total_blks:
+            return None
+        return blk, pos - start, chunks
+
+    def probe(self, data: memoryview, start: int) -> int | None:
+        walked = self._walk(data, start)
+        return walked[1] if walked else None
+
+    def extract(
+        self, src: Path, start: int, size: int, dest: Path, fs_id: str, ctx: HandlerContext
+    ) -> Extracted:
+        data = _read_range(src, start, size)
+        walked = self._walk(memoryview(data), 0)
+        if walked is None:
+            raise HandlerError("sparse image changed under us")
+        blk, _size, chunks = walked
+        deadline = ctx.deadline(f"android-sparse at 0x{start:x} in {src.name}")
+
+        def expand():  # type: ignore[no-untyped-def]
+            for ctype, n, off in chunks:
+                deadline.check()
+                if ctype == _SPARSE_RAW:
+                    for i in range(0, n * blk, CHUNK):
+                        yield data[off + i : off + min(i + CHUNK, n * blk)]
+                elif ctype in (_SPARSE_FILL, _SPARSE_SKIP):
+                    # Skipped blocks read as zeros: offsets inside the partition must hold.
+                    unit = data[off : off + 4] if ctype == _SPARSE_FILL else b"\0\0\0\0"
+                    left = n * blk
+                    while left:
+                        step = min(left, CHUNK)
+                        yield unit * (step // 4)
+                        left -= step
+
+        writer = SafeWriter(dest, ctx.budget)
+        total = sum(n for t, n, _ in chunks if t != _SPARSE_CRC) * blk
+        writer.write_stream("/partition.img", expand(), total)
+        return Extracted(blobs=[("partition.img", dest / "partition.img")], note=f"{total} bytes expanded")
