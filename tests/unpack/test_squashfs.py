@@ -193,3 +193,24 @@ def test_empty_filesystem_is_not_a_result(tmp_path: Path, do_unpack) -> None:
         UnsupportedImage, match="squashfs at 0x0 not unpacked: EmptyFilesystem: it holds no entries"
     ):
         do_unpack(img)
+
+
+def test_sevenzip_reader_keeps_metadata(tree: Path, tmp_path: Path) -> None:
+    """7-Zip reads the LZMA 2.x/3.x vendor variants; the same code on an image mksquashfs makes."""
+    need("7zz")
+    img = mksquashfs(tree, tmp_path / "fs.sqfs")
+    blob = tmp_path / "vendor.bin"
+    blob.write_bytes(b"HDR0" * 16 + img.read_bytes())  # at an offset, as behind a vendor header
+    ctx = HandlerContext(limits=Limits(), budget=Budget(Limits()))
+    tb = TreeBuilder("fs0", "squashfs", tmp_path / "out", ctx, "test")
+    sqmod._sevenzip("7zz", blob, 64, img.stat().st_size, tmp_path / "out", tb)
+    e = tb.fs.entries
+    assert e["/usr/bin/su"].mode == 0o4755 and e["/etc/shadow"].mode == 0o600
+    assert e["/bin/sh"].kind == "symlink" and e["/bin/sh"].link_target == "busybox"
+    assert (tmp_path / "out/bin/busybox").read_bytes() == BUSYBOX
+    assert not (tmp_path / "out/usr/bin/su").stat().st_mode & 0o6000
+    assert not (tmp_path / "out/bin/sh").exists()  # links live in the metadata only
+    lzma3 = bytearray(96)
+    lzma3[:4] = b"hsqs"
+    struct.pack_into("<HH", lzma3, 28, 3, 0x4C)
+    assert sqmod._legacy_lzma(bytes(lzma3))

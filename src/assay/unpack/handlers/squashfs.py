@@ -8,8 +8,8 @@ dissect (pure-Python block handling, one core). Its output is then tamed with ls
 symlinks and device nodes are removed and every mode is reset to 0644/0755, so
 nothing setuid or linked survives on the host. dissect reads the data when
 unsquashfs is missing or fails, including 4.0 images whose LZMA blocks lack the size
-field. Big-endian 4.0 and LZMA 2.x/3.x (sasquatch's vendor variants) fail with a
-message naming the variant.
+field. The LZMA 2.x/3.x vendor variants (sasquatch's territory) are read by 7-Zip;
+big-endian 4.0 fails with a message naming the variant.
 """
 
 from __future__ import annotations
@@ -105,12 +105,18 @@ def unreadable_variant(head: bytes) -> str | None:
     major, minor = struct.unpack_from(endian + "HH", head, 28)
     if major == 4 and endian == ">":
         return "big-endian squashfs 4.0 (a vendor variant, e.g. AVM's): no reader in unsquashfs or dissect"
-    if major in (1, 2, 3) and minor == _LZMA_MINOR:
+    if _legacy_lzma(head):
         return (
             f"LZMA-compressed squashfs {major}.x (a vendor patch): unsquashfs reads only zlib before 4.0,"
-            " and only sasquatch reads these"
+            " and 7-Zip (7zz or 7z), which reads it, is not installed"
         )
     return None
+
+
+def _legacy_lzma(head: bytes) -> bool:
+    endian = "<" if head[:4] == b"hsqs" else ">"
+    major, minor = struct.unpack_from(endian + "HH", head, 28)
+    return major in (1, 2, 3) and minor == _LZMA_MINOR
 
 
 class SquashFSHandler(Handler):
@@ -165,6 +171,10 @@ class SquashFSHandler(Handler):
             head = fh.read(start + 32)[start:]
         v4le = head[:4] == b"hsqs" and struct.unpack_from("<H", head, 28)[0] == 4
         unsquashfs = shutil.which("unsquashfs")
+        sevenzip = shutil.which("7zz") or shutil.which("7z")
+        if sevenzip and _legacy_lzma(head):
+            _sevenzip(sevenzip, src, start, size, dest, tb)
+            return Extracted(filesystem=tb.fs, note="LZMA vendor variant, read by 7-Zip")
         variant = unreadable_variant(head)
         if variant:
             raise SquashFSError(variant)
@@ -192,6 +202,51 @@ class SquashFSHandler(Handler):
         else:
             _dissect_content(src, start, size, tb, metas)
         return Extracted(filesystem=tb.fs)
+
+
+def _sevenzip(tool: str, src: Path, start: int, size: int, dest: Path, tb: TreeBuilder) -> None:
+    """7-Zip's squashfs reader knows the LZMA 2.x/3.x variants: metadata from its
+    technical listing, contents from its extraction, tamed like unsquashfs output."""
+    image = src
+    if start or src.stat().st_size != size:  # 7-Zip wants the filesystem on its own
+        image = dest.parent / f"{dest.name}.sqfs"
+        with open(src, "rb") as fh, open(image, "wb") as out:
+            fh.seek(start)
+            for chunk in read_chunks(fh, size):
+                out.write(chunk)
+    listing = _run([tool, "l", "-slt", str(image)], tb).stdout.decode("utf-8", "surrogateescape")
+    metas = [tb.fs.entries["/"]]
+    for block in listing.partition("\n----------\n")[2].split("\n\n"):
+        fields = dict(line.split(" = ", 1) for line in block.splitlines() if " = " in line)
+        mode_s = fields.get("Mode", "")
+        if not fields.get("Path") or len(mode_s) != 10 or mode_s[0] not in _TYPE:
+            continue
+        mode = _TYPE[mode_s[0]] | _perm_bits(mode_s[1:])
+        meta = MetaEntry(
+            path=tb.inner(fields["Path"]),
+            kind=kind_from_mode(mode),
+            mode=mode & 0o7777,
+            uid=int(fields.get("User ID") or 0),
+            gid=int(fields.get("Group ID") or 0),
+        )
+        if meta.kind == KIND_FILE:
+            meta.size = int(fields.get("Size") or 0)
+        metas.append(meta)
+    if len(metas) == 1:
+        raise SquashFSError(f"7-Zip lists nothing: {_last_line(listing.encode())}")
+    tb.ctx.budget.check_bytes(sum(m.size for m in metas))
+    proc = _run([tool, "x", "-y", "-bd", f"-o{dest}", str(image)], tb)
+    if proc.returncode not in (0, 2):
+        raise SquashFSError(f"7-Zip: {_last_line(proc.stdout + proc.stderr)}")
+    for meta in metas:
+        if meta.kind == KIND_SYMLINK:  # written as a link, or as a file holding the target
+            host = dest / meta.path.lstrip("/")
+            if host.is_symlink():
+                meta.link_target = os.readlink(host)
+            elif host.is_file() and host.stat().st_size <= 4096:
+                meta.link_target = host.read_bytes().decode("utf-8", "surrogateescape")
+    _tame(dest)
+    _record(tb, metas, dest)
 
 
 def _dissect_meta(src: Path, start: int, size: int, tb: TreeBuilder) -> list[MetaEntry]:
