@@ -26,7 +26,7 @@ def _numbers(version: str) -> tuple[int, ...]:
 
 
 def eol_status(name: str, version: str | None) -> tuple[str, str, str] | None:
-    """(branch, EOL date, source) when the component's branch is out of upstream support."""
+    """(why, EOL date, source) when the component's branch is out of upstream support."""
     if not version:
         return None
     entry = eol_table()["components"].get(name.lower())
@@ -36,10 +36,11 @@ def eol_status(name: str, version: str | None) -> tuple[str, str, str] | None:
     best = None
     for branch, date in entry.get("branches", {}).items():
         b = _numbers(branch)
-        if nums[: len(b)] == b and (best is None or len(b) > len(_numbers(best[0]))):
-            best = (branch, date)
+        if nums[: len(b)] == b and (best is None or len(b) > len(_numbers(best[0].removeprefix("branch ")))):
+            best = (f"branch {branch}", date)
     if best is None and "before" in entry and nums and nums < _numbers(entry["before"]["version"]):
-        best = (f"< {entry['before']['version']}", entry["before"]["date"])
+        before = entry["before"]
+        best = (before.get("note") or f"releases before {before['version']}", before["date"])
     if best is None:
         return None
     return best[0], best[1], entry.get("source", "")
@@ -67,7 +68,7 @@ def _run(ctx: CheckContext) -> Iterable[Finding]:
         status = eol_status(c.name, c.version)
         if status is None:
             continue
-        branch, date, source = status
+        why, date, source = status
         if dt.date.fromisoformat(date) > today:
             continue
         evidence = _evidence(c)
@@ -75,10 +76,10 @@ def _run(ctx: CheckContext) -> Iterable[Finding]:
             continue
         yield CHECK.finding(
             evidence[0].path,
-            f"{c.name} {c.version} is out of upstream support (branch {branch} ended {date})",
+            f"{c.name} {c.version} is out of upstream support ({why}; support ended {date})",
             evidence,
             references=[source] if source else [],
-            details={"component": c.name, "version": c.version, "branch": branch, "eol": date},
+            details={"component": c.name, "version": c.version, "why": why, "eol": date},
         )
 
 
