@@ -610,6 +610,10 @@ def _plt_stubs(b: ElfBinary) -> list[tuple[int, int, str]]:
     for sec in b.sections:
         if sec.name not in (".plt", ".plt.sec", ".plt.got") or sec.nobits:
             continue
+        fast = _arm_plt_stubs(b, sec) if b.arch == "arm" else []
+        if fast:
+            out.extend(fast)
+            continue
         code = b.data[sec.offset : sec.offset + sec.size]
         tracker = _Tracker(b, sec.addr)
         begin = sec.addr
@@ -621,6 +625,35 @@ def _plt_stubs(b: ElfBinary) -> list[tuple[int, int, str]]:
                     out.append((begin, addr + size, name))
                 begin = addr + size
                 tracker.reset()
+    return out
+
+
+def _arm_rotated(w: Words) -> Words:
+    """The value of an ARM data-processing immediate: imm8 rotated right by twice the rot field."""
+    imm, rot = w & 0xFF, ((w >> 8) & 0xF) * 2
+    return ((imm >> rot) | (imm << ((32 - rot) % 32))) & 0xFFFFFFFF
+
+
+def _arm_plt_stubs(b: ElfBinary, sec: Section) -> list[tuple[int, int, str]]:
+    """GNU ld's ARM PLT entries, `add ip, pc, #a; add ip, ip, #b; ldr pc, [ip, #c]!`, decoded
+    from their encodings: the GOT slot is entry + 8 + a + b + c. [] when the section holds
+    other entries (long PLT, other linkers): the caller disassembles those."""
+    w, pcs = _section_words(b, sec)
+    if len(w) < 3:
+        return []
+    i = np.flatnonzero(
+        ((w[:-2] & 0xFFFFF000) == 0xE28FC000)
+        & ((w[1:-1] & 0xFFFFF000) == 0xE28CC000)
+        & ((w[2:] & 0xFFFFF000) == 0xE5BCF000)
+    )
+    slots = pcs[i] + 8 + _arm_rotated(w[i]) + _arm_rotated(w[i + 1]) + (w[i + 2] & 0xFFF)
+    out: list[tuple[int, int, str]] = []
+    begin = sec.addr  # like the disassembling path: a stub runs from the previous one's end
+    for pc, slot in zip(pcs[i].tolist(), slots.tolist(), strict=True):
+        name = b.slot_imports.get(slot)
+        if name:
+            out.append((begin, pc + 12, name))
+        begin = pc + 12
     return out
 
 
