@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         old_base = sum(b["unpack_index_s"] for b in olds)
         print(
             f"baseline: hunt {old_hunt:.2f}s; unpack+index {old_base:.2f}s; ratio "
-            f"{old_hunt / (old_base or 1e-9):.2f}; CPU s per scan {sum(b['cpu_s'] for b in olds):.1f} -> "
+            f"{old_hunt / (old_base or 1e-9):.2f}; CPU s of all scans {sum(b['cpu_s'] for b in olds):.1f} -> "
             f"{sum(r['cpu_s'] for r in done if 'baseline' in r):.1f}"
         )
     print("\nall images, per check:")
