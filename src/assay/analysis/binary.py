@@ -316,20 +316,25 @@ def load_elf(data: bytes, code: bool = True) -> ElfBinary | None:
 
 class ElfCache:
     """Parsed ELFs of one scan, by content hash, so that checks reading the same binary parse it
-    once. Bounded: a parse with its word arrays holds several times the file's size."""
+    once. Bounded by the bytes held; word arrays are kept for the binary in use only."""
 
-    def __init__(self, max_bytes: int = 384 << 20) -> None:
+    def __init__(self, max_bytes: int = 256 << 20) -> None:
         self._items: OrderedDict[str, tuple[ElfBinary | None, int]] = OrderedDict()
+        self._last: tuple[str, ElfBinary | None] | None = None
         self._held = 0
         self.max_bytes = max_bytes
 
     def load(self, key: str, data: bytes) -> ElfBinary | None:
+        if self._last is not None and self._last[0] != key and self._last[1] is not None:
+            self._last[1]._words.clear()  # word arrays are many times the file: keep only the current one's
         hit = self._items.get(key)
         if hit is not None:
             self._items.move_to_end(key)
+            self._last = (key, hit[0])
             return hit[0]
         b = load_elf(data)
-        cost = 8 * len(data)
+        self._last = (key, b)
+        cost = 2 * len(data)
         self._items[key] = (b, cost)
         self._held += cost
         while self._held > self.max_bytes and len(self._items) > 1:
