@@ -62,7 +62,9 @@ def run_assay(path: Path, timeout: float) -> tuple[int, str, float]:
         lines = proc.stderr.strip().splitlines()
         return 0, (lines[-1] if lines else f"exit {proc.returncode}"), took
     data = json.loads(proc.stdout)
-    return sum(fs["files"] for fs in data["filesystems"]), "", took
+    files = sum(fs["files"] for fs in data["filesystems"])
+    # Unpacked, yet no file came out (all encrypted, ...): the first warning says why.
+    return files, "" if files else "; ".join(data["warnings"][:1]), took
 
 
 def run_unblob(path: Path, timeout: float) -> tuple[int, str, float]:

@@ -283,8 +283,8 @@ _SAMPLE = 4 << 20
 
 
 def _describe_unknown(image: Path) -> str:
-    """Why nothing matched, from the bytes alone: random-looking data is encrypted (or
-    compressed by a method without a header); otherwise no known signature is present."""
+    """Why nothing matched, from the bytes alone: what libmagic calls them, and whether they
+    look random (encrypted, or compressed by a method without a header)."""
     with open(image, "rb") as fh:
         data = fh.read(_SAMPLE)
     n = len(data)
@@ -292,13 +292,27 @@ def _describe_unknown(image: Path) -> str:
     # Miller-Madow: a short random sample would otherwise look less random than it is.
     entropy = -sum(c / n * math.log2(c / n) for c in counts) + (len(counts) - 1) / (2 * n * math.log(2))
     entropy = min(entropy, 8.0)
-    head = data[:8].hex(" ")
+    facts = f"{entropy:.2f} bits/byte, starting {data[:8].hex(' ')}"
+    kind = _libmagic(data)
+    what = f"libmagic: {kind}, not a filesystem or archive Assay unpacks" if kind else "no known signature"
     if entropy > 7.9:
         return (
-            f"no known signature and the bytes look random, {entropy:.2f} bits/byte starting {head}:"
-            " encrypted, or compressed by a method without a header"
+            f"{what}; the bytes look random ({facts}): encrypted, or compressed by a method without a header"
         )
-    return f"no known container signature; {entropy:.2f} bits/byte, starting {head}"
+    return f"{what}; {facts}"
+
+
+def _libmagic(data: bytes) -> str | None:
+    """libmagic's name for the data (its first clause), unless it only says 'data'."""
+    try:
+        import magic
+    except ImportError:
+        return None
+    try:
+        kind = str(magic.from_buffer(data)).split(",")[0].strip()
+    except Exception:  # a libmagic failure only costs the hint
+        return None
+    return kind[:80] if kind and kind != "data" else None
 
 
 def _diagnose(h: Handler, data: memoryview) -> str | None:
