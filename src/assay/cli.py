@@ -88,6 +88,16 @@ def scan(
         str | None,
         typer.Option(help="Exit 1 if a finding has at least this severity (critical, high, medium, low)."),
     ] = None,
+    crack: Annotated[
+        str,
+        typer.Option(
+            help="Password cracking depth: 'quick' gives each slow hash (sha512crypt, bcrypt) about "
+            "a CPU second of the most likely candidates; 'full' tries the whole bundled list."
+        ),
+    ] = "quick",
+    crack_seconds: Annotated[
+        float, typer.Option(help="Wall-clock budget for all password cracking in one scan.")
+    ] = 20.0,
 ) -> None:
     """Unpack IMAGE, index it, hunt for back doors and weaknesses, and report with evidence."""
     from assay.model import Severity
@@ -103,6 +113,8 @@ def scan(
         formats, output, quiet = ["json"], None, True
     if len(formats) > 1 and output is None:
         raise InputError("several --format values need -o DIRECTORY")
+    if crack not in ("quick", "full"):
+        raise InputError("--crack must be quick or full")
     if fail_on is not None and fail_on not in {s.value for s in Severity}:
         raise InputError(f"--fail-on must be one of {', '.join(s.value for s in Severity)}")
     options = ScanOptions(
@@ -113,6 +125,7 @@ def scan(
             max_seconds_per_extractor=timeout,
         ),
         workdir=workdir,
+        check_options={"crack_depth": crack, "crack_seconds": crack_seconds},
         profile=profile,
         vuln_db=db,
         vex_triage=triage,

@@ -220,3 +220,17 @@ def test_pooled_cracking_finds_late_candidate() -> None:
     out = crack([(t, cands), *decoys], budget=20.0, workers=2)
     assert out[0].password == pw
     assert out[1].password is None and out[1].complete
+
+
+def test_quick_depth_caps_slow_hashes_full_depth_tries_all(tmp_path: Path) -> None:
+    words = load_wordlist()
+    late = words.candidates("root")[1500]  # far beyond a quick scan's share for sha512crypt
+    early = words.candidates("admin")[20]
+    shadow = shadow_with(f"root:{openssl_hash('-6', late)}:19358:0:99999:7:::")
+    shadow += f"admin:{openssl_hash('-6', early)}:19358:0:99999:7:::\n"
+    passwd = PASSWD + "admin:x:0:0::/root:/bin/sh\n"
+    root = make_root(tmp_path / "r", {"/etc/passwd": passwd, "/etc/shadow": shadow})
+    quick = run_check(CHECK, root, {"crack_seconds": 60})
+    assert {f.details["account"]: f.details["password"] for f in quick} == {"admin": early}
+    full = run_check(CHECK, root, {"crack_seconds": 60, "crack_depth": "full"})
+    assert {f.details["account"]: f.details["password"] for f in full} == {"admin": early, "root": late}

@@ -18,10 +18,13 @@ from assay.analysis.accounts import (
     stored_credentials,
 )
 from assay.checks.base import Check, CheckContext
-from assay.checks.default_credential.crack import Outcome, Target, crack
+from assay.checks.default_credential.crack import Outcome, Target, cost_per_try, crack
 from assay.model import Finding, Severity
 
 DEFAULT_CRACK_SECONDS = 20.0
+# A quick scan gives each hash about this much CPU: the whole list for md5crypt/DES, the ~140
+# most likely candidates (per-user pairs first) for sha512crypt. crack_depth="full" tries all.
+QUICK_SECONDS_PER_HASH = 1.0
 
 _SCHEME_NAMES = {
     Scheme.DES: "DES crypt",
@@ -128,13 +131,20 @@ def run(ctx: CheckContext) -> Iterator[Finding]:
         realm = it.cred.realm if it.cred else None
         unique.setdefault(Target(it.scheme, it.value, it.user, realm), []).append(it)
     targets = list(unique)
-    jobs = [(t, words.candidates(t.user)) for t in targets]
+    full = ctx.options.get("crack_depth", "quick") == "full"
+    jobs = [(t, _depth(words.candidates(t.user), t, full)) for t in targets]
     outcomes = crack(jobs, budget, workers=int(workers) if workers else None)
     for target, outcome in zip(targets, outcomes, strict=True):
         if outcome.password is None:
             continue
         for it in unique[target]:
             yield _cracked(it, outcome)
+
+
+def _depth(candidates: list[str], target: Target, full: bool) -> list[str]:
+    if full:
+        return candidates
+    return candidates[: max(1, int(QUICK_SECONDS_PER_HASH / cost_per_try(target)))]
 
 
 def _severity(acct: Account | None) -> Severity:
