@@ -214,3 +214,23 @@ def test_sevenzip_reader_keeps_metadata(tree: Path, tmp_path: Path) -> None:
     lzma3[:4] = b"hsqs"
     struct.pack_into("<HH", lzma3, 28, 3, 0x4C)
     assert sqmod._legacy_lzma(bytes(lzma3))
+
+
+def test_unreadable_file_keeps_its_metadata(tree: Path, tmp_path: Path, do_unpack, monkeypatch) -> None:
+    """A block unsquashfs cannot decode costs that file's data, never its mode or owner."""
+    need("unsquashfs")
+    img = mksquashfs(tree, tmp_path / "fs.sqfs")
+    real = sqmod._unsquashfs_content
+
+    def loses_su(tool: str, src: Path, start: int, dest: Path, tb: TreeBuilder) -> None:
+        real(tool, src, start, dest, tb)
+        (dest / "usr/bin/su").unlink()  # as with -ig after a data error
+
+    monkeypatch.setattr(sqmod, "_unsquashfs_content", loses_su)
+    result = do_unpack(img)
+    assert result.roots[0].entries["/usr/bin/su"].mode == 0o4755
+    assert any("1 of 5 files could not be read (metadata only): /usr/bin/su" in w for w in result.warnings)
+    from assay.index import build_index
+
+    su = build_index(result.filesystems).get("/usr/bin/su")
+    assert su is not None and su.setuid and su.filetype == "missing" and su.sha256 is None

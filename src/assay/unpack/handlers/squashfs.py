@@ -381,11 +381,12 @@ def _record(tb: TreeBuilder, metas: list[MetaEntry], dest: Path) -> None:
             try:
                 st = os.lstat(host)
             except OSError:
+                # Its data is lost, its mode and owner are not: the index marks it "missing".
                 missing.append(meta.path)
+                st = None
+            if st is not None and not stat.S_ISREG(st.st_mode):
                 continue
-            if not stat.S_ISREG(st.st_mode):
-                continue
-            budget.add_bytes(st.st_size)
+            budget.add_bytes(st.st_size if st else 0)
         budget.add_file()
         tb.fs.entries[meta.path] = meta
         if meta.kind == KIND_SYMLINK:
@@ -393,7 +394,7 @@ def _record(tb: TreeBuilder, metas: list[MetaEntry], dest: Path) -> None:
     if missing:
         shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
         files = sum(1 for m in metas if m.kind == KIND_FILE)
-        tb.warn(f"{len(missing)} of {files} files could not be read by unsquashfs: {shown}")
+        tb.warn(f"{len(missing)} of {files} files could not be read (metadata only): {shown}")
 
 
 def _dissect_content(src: Path, start: int, size: int, tb: TreeBuilder, metas: list[MetaEntry]) -> None:
