@@ -172,7 +172,9 @@ def test_cli_encrypted_and_unknown_images(tmp_path: Path) -> None:
     img = mksquashfs(make_tree(tmp_path / "t"), tmp_path / "fs.sqfs")
     enc = tmp_path / "fw.enc"
     run("openssl", "enc", "-aes-256-cbc", "-pbkdf2", "-pass", "pass:vendor", "-in", img, "-out", enc)
-    _one_line(cli("inspect", enc), 4, "unsupported image", "libmagic: openssl enc", "look random", "encrypted")
+    _one_line(
+        cli("inspect", enc), 4, "unsupported image", "libmagic: openssl enc", "look random", "encrypted"
+    )
     unknown = tmp_path / "vendor.bin"
     unknown.write_bytes(b"VNDR\x01\x00" + b"config=1\n" * 4000)
     _one_line(cli("inspect", unknown), 4, "no known signature", "starting 56 4e 44 52")
