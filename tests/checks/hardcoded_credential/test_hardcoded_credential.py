@@ -106,6 +106,7 @@ def test_strcmp_pair_in_stripped_binary(target: str, compile_c: Callable[[str, s
     # each literal's evidence offset points at its bytes in the file
     for ev in f.evidence:
         lit = ev.details["literal"].encode()
+        assert ev.offset is not None
         assert prog[ev.offset : ev.offset + len(lit)] == lit
         assert ev.sha256 and ev.path == "/usr/sbin/cli"
 
@@ -176,6 +177,7 @@ def test_scripts_comparing_input_with_literals(path: str, context) -> None:
     assert [(f.path, f.details["user"], f.details["password"]) for f in found] == [(path, user, password)]
     data = text.encode()
     ev = found[0].evidence[-1]
+    assert ev.offset is not None and ev.length is not None
     assert data[ev.offset : ev.offset + ev.length].decode() == password
     assert ev.line is not None and ev.line >= 2
 
@@ -271,3 +273,85 @@ def test_huge_function_of_a_big_program_is_walked_around_its_compares(
     assert ("svcadmin", "Qw7#pLx9z") in pairs
     assert any(password == "Tech@2021!" for _user, password in pairs)
     assert not any(password.startswith("--opt") for _user, password in pairs)
+
+
+# What a web server compares in a function that also handles login fields: the product model
+# from a getter, protocol tokens and option values; none of it is a credential.
+WEB_NOISE = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+__attribute__((noinline)) const char *model(void) { return getenv("MODEL"); }
+int main(int argc, char **argv) {
+    char line[128];
+    const char *proto = getenv("PROTO");
+    fputs("Username: ", stdout);
+    if (!fgets(line, sizeof line, stdin)) return 1;
+    if (proto && strcmp(proto, "StaticPPTP") == 0 && strcmp(model(), "XRT350N") == 0) puts("pptp");
+    if (argc > 1 && strcmp(argv[1], "FirmwareUpload") == 0) puts("upload");
+    if (argc > 2 && strncasecmp(argv[2], "100-Continue", 12) == 0) puts("continue");
+    if (argc > 3 && strcmp(argv[3], "Keep-Alive-2") == 0) puts("keep");
+    fputs("Password: ", stdout);
+    return 0;
+}
+"""
+
+# A protocol handler that logs a user name and dispatches on packed parameter descriptors.
+DESCRIPTORS = r"""
+#include <stdio.h>
+#include <string.h>
+int handle(const char *user, int uid, const char *param, const char *data) {
+    fprintf(stderr, "  Username of UID %d is %s\n", uid, user);
+    if (strcmp(param, "QQWb73WrLh") == 0 && strcmp(data, "WB21BWDWWDDDDDDDzzzD") == 0) return 1;
+    if (strcmp(param, "zWrLh") == 0) return 2;
+    return 0;
+}
+int main(int argc, char **argv) {
+    return argc > 4 ? handle(argv[1], argc, argv[2], argv[3]) : 0;
+}
+"""
+
+# A login prompt next to a compare against table bytes: runs and few distinct characters.
+TABLE = r"""
+#include <stdio.h>
+#include <string.h>
+int main(void) {
+    char line[128];
+    fputs("login: ", stdout);
+    if (!fgets(line, sizeof line, stdin)) return 1;
+    if (strcmp(line, "B21BzzzWDDzzDDWWzWzDWb21W") == 0) puts("a");
+    if (strcmp(line, "Kx7qqqqZ9") == 0) puts("b");
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("source", [WEB_NOISE, DESCRIPTORS, TABLE], ids=["web", "descriptors", "table"])
+@pytest.mark.parametrize("target", ["x86_64", "mipsel"])
+def test_models_tokens_descriptors_and_tables_are_not_credentials(
+    source: str, target: str, compile_c, context
+) -> None:
+    prog = compile_c(source, target)
+    assert _run(context({"/usr/sbin/httpd": prog})) == []
+
+
+def test_a_password_among_the_noise_is_still_found(compile_c, context) -> None:
+    src = TABLE.replace('"Kx7qqqqZ9"', '"Kx7q!qZ9"')
+    found = _run(context({"/usr/sbin/httpd": compile_c(src, "mipsel")}))
+    assert [f.details["password"] for f in found] == ["Kx7q!qZ9"]
+
+
+@pytest.mark.parametrize(
+    ("literal", "expected"),
+    [
+        ("WRT350N", False),
+        ("100-Continue", False),
+        ("Keep-Alive-2", False),
+        ("WB21BWDWWDDDDDDDzzzD", False),
+        ("B21BzzzWDDzzDDWWzWzDWb21W", False),
+        ("Pa55word!!", True),
+        ("sup3rUs3r!", True),
+    ],
+)
+def test_password_likeness_of_models_tokens_and_tables(literal: str, expected: bool) -> None:
+    assert _password_like(literal) is expected

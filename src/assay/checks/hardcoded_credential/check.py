@@ -64,6 +64,18 @@ _DOMAIN = re.compile(r"@[\w-]+\.[a-z]{2,}")
 _SECRET_SHAPE = re.compile(rb"(?=.*[0-9A-Z])[^\s%/=\\]{6,64}")
 _WORDLIKE = re.compile(r"^[a-z0-9]+(?:[-_.][a-z0-9]+)+$")
 _USERLIKE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{2,31}$")
+# A product model (capitals, a number, a capital suffix) is compared to tell hardware apart.
+_MODEL = re.compile(r"^[A-Z]{2,5}\d{2,5}[A-Z]{0,3}$")
+# Segments that are each all letters or all digits: protocol tokens and labels ("100-Continue").
+_TOKEN = re.compile(r"^(?:[A-Za-z]+|\d+)(?:[-_.](?:[A-Za-z]+|\d+))+$")
+_RUN = re.compile(r"(.)\1{3}")
+# Numeric conversions mark a log or status line ("... of UID %d"), not a prompt.
+_NUMERIC_FORMAT = re.compile(r"%[-+ #0-9.]*(?:l|ll|h|z)?[diuxX]")
+
+
+def _table_like(s: str) -> bool:
+    """Bytes of a lookup table or packed descriptor: long runs or few distinct characters."""
+    return bool(_RUN.search(s)) or (len(s) >= 10 and len(set(s)) * 2 < len(s))
 
 
 def _password_like(s: str) -> bool:
@@ -74,7 +86,9 @@ def _password_like(s: str) -> bool:
         return False
     if s[0] in "-+/.<%&|;:,=([{$#" or s[-1] in ":;,=-._" or "%" in s or "/" in s or "=" in s or "\\" in s:
         return False
-    if _TECH_TOKEN.match(s) or _WORDLIKE.match(s):
+    if _TECH_TOKEN.match(s) or _WORDLIKE.match(s) or _TOKEN.match(s) or _MODEL.match(s):
+        return False
+    if _table_like(s):
         return False
     letters = sum(c.isalpha() for c in s)
     digits = sum(c.isdigit() for c in s)
@@ -147,6 +161,8 @@ def _focus(prompt_refs: list[int], compares: list[int], find_keys: Callable[[], 
 def _is_prompt(text: bytes) -> bool:
     """A login prompt, form field or message; not a long help text that merely mentions users."""
     t = text.decode("latin-1")
+    if _NUMERIC_FORMAT.search(t):
+        return False
     if len(t) <= 80 and _PROMPT.search(t):
         return True
     return len(t) <= 24 and bool(_CONTEXT.search(t))
@@ -197,6 +213,11 @@ def _binary_findings(entry: FileEntry, data: bytes, b: ElfBinary) -> Iterator[Fi
     )
     for fn in facts:
         compares = sorted(fn.compares, key=lambda c: c.address)
+        chunks = dict.fromkeys(c.literal.text.decode("latin-1") for c in compares if c.callee == "inline")
+        inline = "".join(chunks)
+        if any(_RUN.search(t) for t in chunks) or (len(inline) >= 16 and len(set(inline)) * 3 < len(inline)):
+            # an inlined compare against table bytes is cut into word-sized chunks: judge them together
+            compares = [c for c in compares if c.callee != "inline"]
         texts = [c.literal.text.decode("latin-1") for c in compares]
         secrets = [i for i, t in enumerate(texts) if _password_like(t)]
         if not secrets:
