@@ -294,7 +294,11 @@ def _describe_unknown(image: Path) -> str:
     entropy = min(entropy, 8.0)
     facts = f"{entropy:.2f} bits/byte, starting {data[:8].hex(' ')}"
     kind = _libmagic(data)
-    what = f"libmagic: {kind}, not a filesystem or archive Assay unpacks" if kind else "no known signature"
+    what = (
+        f"libmagic: {kind}, which no handler here opens (not a container, or damaged)"
+        if kind
+        else "no known signature"
+    )
     if entropy > 7.9:
         return (
             f"{what}; the bytes look random ({facts}): encrypted, or compressed by a method without a header"
