@@ -355,3 +355,29 @@ def test_a_password_among_the_noise_is_still_found(compile_c, context) -> None:
 )
 def test_password_likeness_of_models_tokens_and_tables(literal: str, expected: bool) -> None:
     assert _password_like(literal) is expected
+
+
+# An option value compared next to the secret is not its user; a secret checked twice is one finding.
+OPTION_AND_REPEAT = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+static int check(const char *mode, const char *pass, int n) {
+    if (mode && strcmp(mode, "enabled") == 0 && strcmp(pass, "Zq8!rT5m") == 0) return 1;
+    if (n > 2 && strcmp(pass, "Zq8!rT5m") == 0) return 2;
+    return 0;
+}
+int main(int argc, char **argv) {
+    char line[128];
+    fputs("Password: ", stdout);
+    if (!fgets(line, sizeof line, stdin)) return 1;
+    line[strcspn(line, "\n")] = 0;
+    return check(getenv("MODE"), line, argc);
+}
+"""
+
+
+@pytest.mark.parametrize("target", ["x86_64", "mipsel"])
+def test_option_value_is_no_user_and_a_repeated_check_is_one_finding(target: str, compile_c, context) -> None:
+    found = _run(context({"/usr/sbin/cfgd": compile_c(OPTION_AND_REPEAT, target)}))
+    assert [(f.details["user"], f.details["password"]) for f in found] == [(None, "Zq8!rT5m")]

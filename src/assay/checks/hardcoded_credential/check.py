@@ -111,7 +111,13 @@ def _password_like(s: str) -> bool:
 
 
 def _user_like(s: str) -> bool:
-    return bool(_USERLIKE.match(s)) and not _password_like(s) and not _TECH_TOKEN.match(s)
+    # option values ("enabled", "auto") are compared next to secrets but name no account
+    return (
+        bool(_USERLIKE.match(s))
+        and s.lower() not in _NOT_SECRET
+        and not _password_like(s)
+        and not _TECH_TOKEN.match(s)
+    )
 
 
 def _hex(n: int) -> str:
@@ -268,11 +274,15 @@ def _credential_compares(data: bytes, b: ElfBinary) -> _Pairs:
         texts = [c.literal.text.decode("latin-1") for c in compares]
         secrets = [i for i, t in enumerate(texts) if _password_like(t)]
         used: set[int] = set()
+        reported: set[tuple[str, ...]] = set()
         for i in secrets:
             user_i = _pick_user(texts, i, used)
             pair = [compares[user_i], compares[i]] if user_i is not None else [compares[i]]
             used.update({i} | ({user_i} if user_i is not None else set()))
-            out.append((fn, pair, user_i is not None))
+            key = tuple(texts[j] for j in ([user_i, i] if user_i is not None else [i]))
+            if key not in reported:  # the same check made twice in one function is one finding
+                reported.add(key)
+                out.append((fn, pair, user_i is not None))
     return out
 
 
