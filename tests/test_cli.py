@@ -134,3 +134,20 @@ def test_demo_sample_builds_and_scans(run_assay: Any, tmp_path: Path) -> None:
     assert files["/etc/shadow"]["mode"] == "0600"
     shadow = next(f for f in report["files"] if f["path"] == "/etc/shadow")
     assert shadow["size"] > 0
+
+
+def test_default_vuln_db_is_used_only_when_readable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from assay.paths import existing_db_path
+
+    db = tmp_path / "vulns.sqlite"
+    monkeypatch.setenv("ASSAY_VULN_DB", str(db))
+    assert existing_db_path() is None
+    db.write_bytes(b"")
+    assert existing_db_path() == db
+
+    # Another user's home (HOME=/root for a non-root user) must mean "no database", not a crash.
+    def denied(self: Path) -> bool:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "is_file", denied)
+    assert existing_db_path() is None

@@ -131,11 +131,9 @@ def scan(
         vex_triage=triage,
     )
     if db is None:
-        from assay.paths import default_db_path
+        from assay.paths import existing_db_path
 
-        default = default_db_path()
-        if default.exists():
-            options.vuln_db = default
+        options.vuln_db = existing_db_path()
 
     # The bar is for a terminal; piped stderr gets only the summary and errors.
     if quiet or not err.is_terminal:

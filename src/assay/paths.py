@@ -17,3 +17,13 @@ def default_db_path() -> Path:
     if os.environ.get("ASSAY_VULN_DB"):
         return Path(os.environ["ASSAY_VULN_DB"])
     return data_dir() / "vulns.sqlite"
+
+
+def existing_db_path() -> Path | None:
+    """The default vulnerability database when there is one we may read; scans then use it."""
+    path = default_db_path()
+    try:
+        # A home directory we may not enter (HOME=/root for another user) means no database.
+        return path if path.is_file() and os.access(path, os.R_OK) else None
+    except OSError:
+        return None

@@ -63,10 +63,9 @@ def register(app: typer.Typer) -> None:
             raise fail(f"bad input: {triage}: triage file not found")
         options = ScanOptions(vuln_db=db, vex_triage=triage)
         if db is None:
-            from assay.paths import default_db_path
+            from assay.paths import existing_db_path
 
-            if default_db_path().exists():
-                options.vuln_db = default_db_path()
+            options.vuln_db = existing_db_path()
         elif not db.is_file():
             raise fail(f"bad input: {db}: vulnerability database not found")
         elif not vulnerability_matching_available():

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import importlib
 import multiprocessing
 import os
 import shutil
@@ -90,7 +88,6 @@ def load_sides(
     if jobs < 2:
         a, b = (fn(*x) for x in args)
         return a, b
-    _preload_unblob()
     # An explicit context: asking for the default one would fix it, and unblob sets its own at import.
     with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("fork")) as pool:
         fa = pool.submit(fn, *args[0])
@@ -128,10 +125,3 @@ def _check_input(path: Path) -> None:
         raise InputError(f"{path}: not a regular file or directory")
     if path.is_file() and path.stat().st_size == 0:
         raise InputError(f"{path}: file is empty")
-
-
-def _preload_unblob() -> None:
-    """unblob calls multiprocessing.set_start_method at import, which fails in a pool worker
-    (the worker's start method is already fixed); importing it here first makes that a no-op there."""
-    with contextlib.suppress(ImportError, RuntimeError):
-        importlib.import_module("unblob.pool")

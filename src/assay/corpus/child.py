@@ -35,14 +35,13 @@ def _die_with_parent() -> None:
 
 
 def main(argv: list[str]) -> int:
-    from assay.paths import default_db_path
+    from assay.paths import existing_db_path
     from assay.pipeline import ScanOptions, scan
 
     _die_with_parent()
     image, out = Path(argv[0]), Path(argv[1])
     options = ScanOptions()
-    if default_db_path().exists():
-        options.vuln_db = default_db_path()
+    options.vuln_db = existing_db_path()
     last_time, last_label = 0.0, ""
 
     def progress(stage: str, done: int | None, total: int | None) -> None:
