@@ -10,10 +10,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT := out
 SAMPLE := $(OUT)/sample-router.sqsh
+VULNDB := $(OUT)/vulns.sqlite
 # Playwright drives Debian's /usr/bin/chromium; it must never fetch a browser of its own.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: demo test install system lint typecheck pytest sample clean
+.PHONY: demo test install system lint typecheck pytest sample vulndb clean
 .DEFAULT_GOAL := demo
 
 system:
@@ -34,11 +35,19 @@ install: system $(VENV)/.installed
 sample: install
 	bash scripts/build-sample.sh $(SAMPLE)
 
-demo: sample
+# The offline vulnerability database from whatever local data there is (KEV, kernel fixes under
+# ../shared/data); without any, the scan runs without vulnerability matching.
+$(VULNDB): scripts/build-vulndb.sh | install
+	ASSAY=$(BIN)/assay bash scripts/build-vulndb.sh --db $@
+
+vulndb: $(VULNDB)
+
+demo: sample vulndb
 	@formats=$$($(BIN)/python -c 'import importlib.util as u, assay.reports as r; \
 		print(" ".join("-f " + f for f, m in r.FORMATS.items() if u.find_spec(m)))'); \
-	echo "+ assay scan $(SAMPLE) $$formats --profile ts33117 -o $(OUT)/"; \
-	$(BIN)/assay scan $(SAMPLE) $$formats --profile ts33117 -o $(OUT)/
+	db=""; [ -s $(VULNDB) ] && db="--db $(VULNDB) --vex $(OUT)/$(notdir $(SAMPLE)).vex.json"; \
+	echo "+ assay scan $(SAMPLE) $$formats --profile ts33117 $$db -o $(OUT)/"; \
+	$(BIN)/assay scan $(SAMPLE) $$formats --profile ts33117 $$db -o $(OUT)/
 	@echo "reports: $$(ls $(OUT)/$(notdir $(SAMPLE)).* | tr '\n' ' ')"
 
 lint: install

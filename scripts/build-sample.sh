@@ -87,6 +87,9 @@ if [ "$user" = "$MAINT_USER" ] && [ "$pass" = "$MAINT_PASS" ]; then echo "Conten
 EOF
 chmod 0755 "$root/www/cgi-bin/login.cgi"
 printf 'FW_VERSION=1.0.3\nMODEL=DEMO-R1\n' >"$root/etc/version"
+# The kernel tree the vendor built against: an old stable release, so known kernel CVEs apply.
+mkdir -p "$root/lib/modules/4.14.180"
+printf 'kernel/net/ipv4/netfilter/ip_tables.ko:\n' >"$root/lib/modules/4.14.180/modules.dep"
 printf 'Demo router firmware (built by Assay for its demo)\n' >"$root/etc/banner"
 
 mkdir -p "$(dirname "$out")"
