@@ -239,10 +239,15 @@ def _credential_compares(data: bytes, b: ElfBinary) -> _Pairs:
     # together.
     compare_calls = None
     focus = None
-    if len(data) > _SMALL_ELF:
-        compare_calls = sorted(a for a, _n in call_sites(b, COMPARE_FUNCTIONS))
     if len(data) > _MID_ELF:
-        calls = compare_calls or sorted(a for a, _n in call_sites(b, COMPARE_FUNCTIONS))
+        # one scan of the code for both kinds of call
+        both = call_sites(b, COMPARE_FUNCTIONS | _COMPOSE_FUNCTIONS)
+        calls = sorted(a for a, n in both if n in COMPARE_FUNCTIONS)
+        composing = [a for a, n in both if n in _COMPOSE_FUNCTIONS]
+        if len(data) > _SMALL_ELF:
+            if not calls:
+                return []
+            compare_calls = calls
 
         def keys() -> list[int]:
             secret_like = [
@@ -251,7 +256,7 @@ def _credential_compares(data: bytes, b: ElfBinary) -> _Pairs:
                 if _SECRET_SHAPE.fullmatch(s.text) and _password_like(s.text.decode("latin-1"))
             ]
             found = referencing_functions(b, secret_like)
-            found.update(a for a, _n in call_sites(b, _COMPOSE_FUNCTIONS))
+            found.update(composing)
             return sorted(found)
 
         focus = _focus(sorted(sites), calls, keys)
