@@ -345,6 +345,8 @@ def test_a_password_among_the_noise_is_still_found(compile_c, context) -> None:
     ("literal", "expected"),
     [
         ("WRT350N", False),
+        ("DIR615", False),
+        ("ADMIN1234", True),  # five capitals: a word, not a model prefix
         ("100-Continue", False),
         ("Keep-Alive-2", False),
         ("WB21BWDWWDDDDDDDzzzD", False),

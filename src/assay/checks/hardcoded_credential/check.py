@@ -70,7 +70,7 @@ _SECRET_SHAPE = re.compile(rb"(?=.*[0-9A-Z])[^\s%/=\\]{6,64}")
 _WORDLIKE = re.compile(r"^[a-z0-9]+(?:[-_.][a-z0-9]+)+$")
 _USERLIKE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{2,31}$")
 # A product model (capitals, a number, a capital suffix) is compared to tell hardware apart.
-_MODEL = re.compile(r"^[A-Z]{2,5}\d{2,5}[A-Z]{0,3}$")
+_MODEL = re.compile(r"^[A-Z]{2,4}\d{2,5}[A-Z]{0,3}$")
 # Segments that are each all letters or all digits: protocol tokens and labels ("100-Continue").
 _TOKEN = re.compile(r"^(?:[A-Za-z]+|\d+)(?:[-_.](?:[A-Za-z]+|\d+))+$")
 _RUN = re.compile(r"(.)\1{3}")
