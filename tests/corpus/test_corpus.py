@@ -181,8 +181,11 @@ def test_local_pool_and_dask_agree(
     first = assay([*args, "--workers", "2"], tool_env, local_db)
     wait_until(lambda: os.path.exists(tmp_path / "local.db") and _done(local_db) >= 1, 120, "a first scan")
     first.send_signal(signal.SIGINT)
-    rc, _, err = finish(first, timeout=20)
+    # Generous for a cold, loaded machine; what matters is that no running scan was waited for.
+    rc, _, err = finish(first, timeout=60)
     assert rc == 130 and "interrupted: " in err and "run again to resume" in err, err
+    assert "timed out" not in err
+    assert not any("timed out" in str(r.get("error")) for r in latest_results(local_db).values())
     wait_until(lambda: not leftover_scans(corpus), 15, "the interrupted scans to be killed")
     kept = _done(local_db)
     assert 1 <= kept <= 2

@@ -6,7 +6,7 @@ import fnmatch
 import os
 import socket
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -132,11 +132,17 @@ def run(
         if dask is not None
         else _local_results(pending, workers, timeout)
     )
-    for result in results:
-        item = by_path[result["path"]]
-        _record(store, item, result, "local" if dask is None else "dask")
-        if on_result is not None:
-            on_result(item)
+    try:
+        for result in results:
+            item = by_path[result["path"]]
+            _record(store, item, result, "local" if dask is None else "dask")
+            if on_result is not None:
+                on_result(item)
+    finally:
+        # An interrupt that lands here rather than inside the generator must still stop the
+        # running scans now: a traceback keeps the generator alive, and the pool's exit hook
+        # would otherwise wait for every scan to end.
+        results.close()
     return items
 
 
@@ -159,7 +165,9 @@ def _record(store: Store, item: CorpusItem, result: dict[str, Any], runner: str)
         item.status, item.error = "failed", str(result.get("error") or "scan failed")
 
 
-def _local_results(items: list[CorpusItem], workers: int, timeout: float) -> Iterator[dict[str, Any]]:
+def _local_results(
+    items: list[CorpusItem], workers: int, timeout: float
+) -> Generator[dict[str, Any], None, None]:
     # Threads only wait: each scan runs in its own killable subprocess (see runner).
     stop = threading.Event()
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
@@ -176,7 +184,9 @@ def _local_results(items: list[CorpusItem], workers: int, timeout: float) -> Ite
                 fut.cancel()
 
 
-def _dask_results(dask: Any, items: list[CorpusItem], timeout: float) -> Iterator[dict[str, Any]]:
+def _dask_results(
+    dask: Any, items: list[CorpusItem], timeout: float
+) -> Generator[dict[str, Any], None, None]:
     """Each task scans one image by path, so the images must be readable at the same path on
     every worker (a shared or copied corpus folder)."""
     from distributed import as_completed as dask_completed
