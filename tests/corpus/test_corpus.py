@@ -114,6 +114,8 @@ def assay(args: list[str], env: dict[str, str], db: str) -> subprocess.Popen[str
         stdin=subprocess.DEVNULL,
         text=True,
         start_new_session=True,
+        # A test run started in the background inherits SIGINT ignored; the Ctrl-C test needs it live.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509
     )
 
 
