@@ -128,19 +128,6 @@ RunInProcess = Callable[..., tuple[int, str, str]]
 @pytest.fixture
 def assay_in_process(capsys: pytest.CaptureFixture[str]) -> RunInProcess:
     """assay_in_process(*args) -> (exit code, stdout, stderr) of the CLI run in this process (no start-up)."""
-    from assay.cli import main
+    from cli_in_process import run_cli
 
-    def run(*args: str | Path) -> tuple[int, str, str]:
-        old = sys.argv
-        sys.argv = ["assay", *map(str, args)]
-        try:
-            main()
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        finally:
-            sys.argv = old
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return run
+    return lambda *args: run_cli(capsys, *args)

@@ -16,28 +16,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from assay.attest import PAYLOAD_TYPE, PREDICATE_TYPE, STATEMENT_TYPE, keyid, load_public, pae
 from assay.errors import VerificationFailed
+from cli_in_process import run_cli as cli
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     exe = Path(sys.executable).with_name("assay")
     return subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=120)
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """The CLI entry point in-process: exit code, stdout, stderr."""
-    from assay.cli import main
-
-    old = sys.argv
-    sys.argv = ["assay", *args]
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    finally:
-        sys.argv = old
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from cli_in_process import run_cli as run_main  # noqa: F401 - re-exported to the tests
+
 HELLO_C = r"""
 #include <stdio.h>
 #include <string.h>
@@ -79,20 +81,3 @@ def assay_cli(*args: str) -> subprocess.CompletedProcess[str]:
     """The real command line, as a user runs it."""
     exe = Path(sys.executable).with_name("assay")
     return subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=120)
-
-
-def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """The CLI entry point in this process (no interpreter start-up): exit code, stdout, stderr."""
-    from assay.cli import main
-
-    old = sys.argv
-    sys.argv = ["assay", *args]
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    finally:
-        sys.argv = old
-    out = capsys.readouterr()
-    return code, out.out, out.err
