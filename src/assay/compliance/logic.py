@@ -185,15 +185,23 @@ def remote_root_login(clause: Clause, inp: Inputs) -> Verdict:
 # --- configuration-backed clauses -------------------------------------------------------------------
 
 
-def password_policy(clause: Clause, inp: Inputs) -> Verdict:
+def _failed_or_index(clause: Clause, inp: Inputs, what: str) -> Verdict | FileIndex:
+    """The clause's findings decide it (fail); else the index to read, or needs-live-test without one."""
     hits = inp.findings_for(clause["checks"])
     if hits:
-        return fail_from(hits, "weak policy setting(s)")
+        return fail_from(hits, what)
     if inp.index is None:
         return Verdict("needs-live-test", _NO_INDEX)
+    return inp.index
+
+
+def password_policy(clause: Clause, inp: Inputs) -> Verdict:
+    index = _failed_or_index(clause, inp, "weak policy setting(s)")
+    if isinstance(index, Verdict):
+        return index
     from assay.checks.password_policy.check import policy_settings
 
-    settings = [s for s in policy_settings(inp.index) if s.name == "min_length"]
+    settings = [s for s in policy_settings(index) if s.name == "min_length"]
     if settings:
         s = settings[0]
         return Verdict(
@@ -208,14 +216,12 @@ def password_policy(clause: Clause, inp: Inputs) -> Verdict:
 
 
 def syslog_started(clause: Clause, inp: Inputs) -> Verdict:
-    hits = inp.findings_for(clause["checks"])
-    if hits:
-        return fail_from(hits, "finding(s)")
-    if inp.index is None:
-        return Verdict("needs-live-test", _NO_INDEX)
+    index = _failed_or_index(clause, inp, "finding(s)")
+    if isinstance(index, Verdict):
+        return index
     from assay.checks.logging.check import logging_facts
 
-    facts = logging_facts(inp.index)
+    facts = logging_facts(index)
     if facts.daemons:
         line = facts.daemons[0]
         return Verdict(
@@ -228,14 +234,12 @@ def syslog_started(clause: Clause, inp: Inputs) -> Verdict:
 
 
 def syslog_remote(clause: Clause, inp: Inputs) -> Verdict:
-    hits = inp.findings_for(clause["checks"])
-    if hits:
-        return fail_from(hits, "finding(s)")
-    if inp.index is None:
-        return Verdict("needs-live-test", _NO_INDEX)
+    index = _failed_or_index(clause, inp, "finding(s)")
+    if isinstance(index, Verdict):
+        return index
     from assay.checks.logging.check import logging_facts
 
-    facts = logging_facts(inp.index)
+    facts = logging_facts(index)
     if facts.remote:
         line = facts.remote[0]
         return Verdict(
@@ -250,15 +254,13 @@ def syslog_remote(clause: Clause, inp: Inputs) -> Verdict:
 
 
 def sysctl(clause: Clause, inp: Inputs) -> Verdict:
-    hits = inp.findings_for(clause["checks"])
-    if hits:
-        return fail_from(hits, "insecure setting(s)")
-    if inp.index is None:
-        return Verdict("needs-live-test", _NO_INDEX)
+    index = _failed_or_index(clause, inp, "insecure setting(s)")
+    if isinstance(index, Verdict):
+        return index
     from assay.checks.os_hardening.check import ICMP, SOURCE_ROUTE, secure_settings
 
     rules = ICMP if clause.get("sysctl") == "icmp" else SOURCE_ROUTE
-    good = list(secure_settings(inp.index, rules))
+    good = list(secure_settings(index, rules))
     covered = {r.pattern for r, _ in good}
     if good and len(covered) == len(rules):
         ev = [_file_ev(s.line.entry, f"{s.key} = {s.value}", s.line.offset, s.line.text) for _, s in good]
@@ -271,14 +273,12 @@ def sysctl(clause: Clause, inp: Inputs) -> Verdict:
 
 
 def webserver(clause: Clause, inp: Inputs) -> Verdict:
-    hits = inp.findings_for(clause["checks"])
-    if hits:
-        return fail_from(hits, "finding(s)")
-    if inp.index is None:
-        return Verdict("needs-live-test", _NO_INDEX)
+    index = _failed_or_index(clause, inp, "finding(s)")
+    if isinstance(index, Verdict):
+        return index
     from assay.checks.webserver.check import web_servers
 
-    servers = web_servers(inp.index)
+    servers = web_servers(index)
     if not servers:
         return Verdict("not-applicable", "no lighttpd, nginx, uhttpd or boa configuration in the image")
     return Verdict(
