@@ -23,6 +23,9 @@ BACKDOOR_CATEGORIES = (
     "setuid-shell",
 )
 
+# Vulnerability analysis states that still count as "affected" in summaries and --fail-on.
+AFFECTED_STATES = frozenset({"affected", "under_investigation"})
+
 
 class Severity(StrEnum):
     CRITICAL = "critical"

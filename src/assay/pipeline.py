@@ -15,7 +15,7 @@ from typing import Any
 from assay import __version__
 from assay.checks import RULESET_VERSION, CheckContext, all_checks, run_checks
 from assay.index import FileEntry, FileIndex, build_index
-from assay.model import SCHEMA_ID, Component, Finding, Severity
+from assay.model import AFFECTED_STATES, SCHEMA_ID, Component, Finding, Severity
 from assay.unpack import Limits, UnpackResult, unpack
 from assay.unpack.base import Layer
 
@@ -47,8 +47,6 @@ class Report:
     def summary(self) -> dict[str, Any]:
         sev = Counter(f.severity.value for f in self.findings)
         cat = Counter(f.category for f in self.findings)
-        from assay.vulns.vex import AFFECTED_STATES
-
         # Triaged not-affected entries stay in the report but no longer count as vulnerabilities.
         affected = sum(1 for v in self.vulnerabilities if v.get("state", "affected") in AFFECTED_STATES)
         return {

@@ -35,6 +35,7 @@ from cyclonedx.output.json import JsonV1Dot6
 from packageurl import PackageURL
 
 from assay.errors import InputError
+from assay.model import AFFECTED_STATES
 
 # Report state <-> CycloneDX analysis state.
 _TO_CDX = {
@@ -46,8 +47,6 @@ _TO_CDX = {
     "resolved_with_pedigree": ImpactAnalysisState.RESOLVED_WITH_PEDIGREE,
 }
 _FROM_CDX = {v.value: k for k, v in _TO_CDX.items()}
-# States that still count as "affected" in summaries and --fail-on.
-AFFECTED_STATES = frozenset({"affected", "under_investigation"})
 _METHOD = {
     "4.0": VulnerabilityScoreSource.CVSS_V4,
     "3.1": VulnerabilityScoreSource.CVSS_V3_1,
