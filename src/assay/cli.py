@@ -96,8 +96,9 @@ def scan(
         ),
     ] = "quick",
     crack_seconds: Annotated[
-        float, typer.Option(help="Wall-clock budget for all password cracking in one scan.")
-    ] = 20.0,
+        float | None,
+        typer.Option(help="Wall-clock budget for all password cracking in one scan (default 20)."),
+    ] = None,
 ) -> None:
     """Unpack IMAGE, index it, hunt for back doors and weaknesses, and report with evidence."""
     from assay.model import Severity
@@ -125,7 +126,9 @@ def scan(
             max_seconds_per_extractor=timeout,
         ),
         workdir=workdir,
-        check_options={"crack_depth": crack, "crack_seconds": crack_seconds},
+        # Only what the user set: each check keeps its own defaults.
+        check_options={"crack_depth": crack}
+        | ({"crack_seconds": crack_seconds} if crack_seconds is not None else {}),
         profile=profile,
         vuln_db=db,
         vex_triage=triage,
