@@ -4,7 +4,6 @@ and the session's CSRF token in the form."""
 from __future__ import annotations
 
 import json
-import stat
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from assay.model import Severity
+from assay.reports.html import mode_string
 from assay.service.api import MAX_ID, ScanId, report_response
 from assay.service.auth import Principal, check_csrf, csrf_token, session_user, store_of
 from assay.service.jobs import enqueue_upload
@@ -42,26 +42,14 @@ SEVERITIES = [s.value for s in Severity]
 TABS = ("findings", "files", "components", "vulnerabilities", "reports")
 
 
-_KIND_BITS = {
-    "file": stat.S_IFREG,
-    "dir": stat.S_IFDIR,
-    "symlink": stat.S_IFLNK,
-    "char": stat.S_IFCHR,
-    "block": stat.S_IFBLK,
-    "fifo": stat.S_IFIFO,
-    "socket": stat.S_IFSOCK,
-}
-
-
 def _mode_string(entry: Any) -> str:
     """'-rwsr-xr-x' from a report file entry (kind + octal mode), as ls shows it."""
     if not isinstance(entry, dict):
         return ""
     try:
-        mode = int(str(entry.get("mode", "")), 8)
+        return mode_string(str(entry.get("kind")), str(entry.get("mode", "")))
     except ValueError:
         return str(entry.get("mode", ""))
-    return stat.filemode(_KIND_BITS.get(str(entry.get("kind")), 0) | (mode & 0o7777))
 
 
 def _human(n: Any) -> str:
