@@ -927,15 +927,20 @@ _INIT_BOOT_ACTIONS = frozenset(
 )
 
 
-def _inittab(b: _Builder, entry: FileEntry) -> None:
-    data = b.index.read(entry, _MAX_SCRIPT)
+def _text_lines(data: bytes) -> Iterator[tuple[int, bytes, str]]:
+    """(byte offset, raw bytes, text) of each line that is neither blank nor a comment."""
     offset = 0
     for raw in data.split(b"\n"):
         start = offset
         offset += len(raw) + 1
         line = raw.decode("utf-8", errors="replace")
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
+        if line.strip() and not line.lstrip().startswith("#"):
+            yield start, raw, line
+
+
+def _inittab(b: _Builder, entry: FileEntry) -> None:
+    data = b.index.read(entry, _MAX_SCRIPT)
+    for start, raw, line in _text_lines(data):
         fields = line.split(":", 3)
         if len(fields) != 4:
             continue
@@ -1064,14 +1069,8 @@ def _crontabs(b: _Builder, env: Mapping[str, str]) -> None:
     for entry, with_user in files:
         data = b.index.read(entry, _MAX_SCRIPT)
         cenv = dict(env)
-        offset = 0
-        for raw in data.split(b"\n"):
-            start = offset
-            offset += len(raw) + 1
-            line = raw.decode("utf-8", errors="replace")
+        for start, raw, line in _text_lines(data):
             s = line.strip()
-            if not s or s.startswith("#"):
-                continue
             m = re.match(r"([A-Za-z_]\w*)\s*=\s*(.*)$", s)
             if m:
                 cenv[m.group(1)] = m.group(2).strip("\"'")
@@ -1146,13 +1145,7 @@ def _inetd(b: _Builder) -> None:
     enabled = running or b.resolved("inetd", env) is not None
     services = _services(b.index)
     data = b.index.read(e, _MAX_SCRIPT)
-    offset = 0
-    for raw in data.split(b"\n"):
-        start = offset
-        offset += len(raw) + 1
-        line = raw.decode("utf-8", errors="replace")
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
+    for start, raw, line in _text_lines(data):
         f = line.split()
         if len(f) < 6 or f[5] == "internal":
             continue
