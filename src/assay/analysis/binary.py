@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
-import io
 import re
 import struct
 import typing
@@ -25,9 +24,7 @@ from typing import Any
 import capstone as cs
 import numpy as np
 import numpy.typing as npt
-from elftools.common.exceptions import ELFError
-from elftools.elf.dynamic import DynamicSection
-from elftools.elf.elffile import ELFFile
+from elftools.elf.enums import ENUM_D_TAG_COMMON, ENUM_D_TAG_MIPS, ENUM_E_MACHINE, ENUM_E_TYPE
 
 COMPARE_FUNCTIONS = frozenset(
     {"strcmp", "strncmp", "memcmp", "strcasecmp", "strncasecmp", "strstr", "strcasestr", "bcmp"}
@@ -310,7 +307,7 @@ def load_elf(data: bytes, code: bool = True) -> ElfBinary | None:
         return None
     try:
         return _load(data, code)
-    except (ELFError, ValueError, KeyError, AttributeError, IndexError, TypeError, OSError, struct.error):
+    except (ValueError, KeyError, AttributeError, IndexError, TypeError, OSError, struct.error):
         return None
 
 
@@ -358,57 +355,97 @@ _ARCHES = {
     "EM_X86_64": "x86_64",
     "EM_386": "x86",
 }
+# pyelftools' own name tables, reversed: the headers are read with struct (see _load).
+_MACHINES = {v: k for k, v in ENUM_E_MACHINE.items() if isinstance(v, int)}
+_ELF_TYPES = {v: k for k, v in ENUM_E_TYPE.items() if isinstance(v, int)}
+_DT_COMMON = {v: k for k, v in ENUM_D_TAG_COMMON.items() if isinstance(v, int)}
+_DT_MIPS = {**_DT_COMMON, **{v: k for k, v in ENUM_D_TAG_MIPS.items() if isinstance(v, int)}}
+_SHT_SYMTAB, _SHT_RELA, _SHT_DYNAMIC, _SHT_NOBITS, _SHT_REL, _SHT_DYNSYM = 2, 4, 6, 8, 9, 11
+_PT_LOAD, _PT_INTERP, _PT_GNU_STACK, _PT_GNU_RELRO = 1, 3, 0x6474E551, 0x6474E552
 
 
 def _load(data: bytes, code: bool = True) -> ElfBinary:
-    elf = ELFFile(io.BytesIO(data))
-    machine = elf.header["e_machine"]
-    arch = _ARCHES.get(machine, str(machine).removeprefix("EM_").lower())
-    sections: list[Section] = []
-    for s in elf.iter_sections():
-        flags = s["sh_flags"]
-        sections.append(
-            Section(
-                name=s.name,
-                addr=s["sh_addr"],
-                offset=s["sh_offset"],
-                size=s["sh_size"],
-                alloc=bool(flags & 2),
-                execute=bool(flags & 4),
-                write=bool(flags & 1),
-                nobits=s["sh_type"] == "SHT_NOBITS",
-            )
+    # Headers, segments and dynamic tags are read with struct: pyelftools builds an object per
+    # section and parses some contents (ARM attributes, notes) on the way, which cost more than
+    # the rest of loading together on big libraries.
+    if len(data) < 52 or data[4] not in (1, 2) or data[5] not in (1, 2):
+        raise ValueError("not a valid ELF header")
+    bits = 32 if data[4] == 1 else 64
+    little = data[5] == 1
+    e = "<" if little else ">"
+    if bits == 32:
+        (etype, machine, _v, entry, phoff, shoff, _fl, _eh, phentsize, phnum, shentsize, shnum, shstrndx) = (
+            struct.unpack_from(e + "HHIIIIIHHHHHH", data, 16)
         )
+        sh_fmt, ph_fmt = e + "IIIIIIIIII", e + "IIIIIIII"
+    else:
+        (etype, machine, _v, entry, phoff, shoff, _fl, _eh, phentsize, phnum, shentsize, shnum, shstrndx) = (
+            struct.unpack_from(e + "HHIQQQIHHHHHH", data, 16)
+        )
+        sh_fmt, ph_fmt = e + "IIQQQQIIQQ", e + "IIQQQQQQ"
+    machine_name = _MACHINES.get(machine, f"EM_{machine}")
+    arch = _ARCHES.get(machine_name, machine_name.removeprefix("EM_").lower())
+    # (type, flags, addr, offset, size, link, name offset) of each section
+    raw: list[tuple[int, int, int, int, int, int, int]] = []
+    if shoff and shentsize >= struct.calcsize(sh_fmt):
+        if shnum == 0 and shoff + shentsize <= len(data):  # more than 0xff00 sections: count in entry 0
+            shnum = _unpack_shdr(sh_fmt, data, shoff, bits)[4]
+        for i in range(min(shnum, max(0, (len(data) - shoff) // shentsize))):
+            name, stype, flags, addr, off, size, link = _unpack_shdr(
+                sh_fmt, data, shoff + i * shentsize, bits
+            )
+            raw.append((stype, flags, addr, off, size, link, name))
+        if shstrndx == 0xFFFF and raw:
+            shstrndx = raw[0][5]
+    names_at = raw[shstrndx][3] if 0 < shstrndx < len(raw) else None
+
+    def name_of(n: int) -> str:
+        if names_at is None:
+            return ""
+        end = data.find(b"\0", names_at + n)
+        return data[names_at + n : end if end >= 0 else None].decode("latin-1")
+
+    sections = [
+        Section(
+            name=name_of(name),
+            addr=addr,
+            offset=off,
+            size=size,
+            alloc=bool(flags & 2),
+            execute=bool(flags & 4),
+            write=bool(flags & 1),
+            nobits=stype == _SHT_NOBITS,
+        )
+        for stype, flags, addr, off, size, _link, name in raw
+    ]
     segments = []
     has_interp = False
     gnu_stack: int | None = None
     relro = False
-    for seg in elf.iter_segments():
-        t = seg["p_type"]
-        if t == "PT_LOAD":
-            segments.append(
-                (seg["p_vaddr"], seg["p_memsz"], seg["p_offset"], seg["p_filesz"], seg["p_flags"])
-            )
-        elif t == "PT_INTERP":
-            has_interp = True
-        elif t == "PT_GNU_STACK":
-            gnu_stack = seg["p_flags"]
-        elif t == "PT_GNU_RELRO":
-            relro = True
-    e = "<" if elf.little_endian else ">"
-    bits = elf.elfclass
-    headers = [
-        (sec["sh_type"], sec["sh_offset"], sec["sh_size"], sec["sh_link"], sec.name)
-        for sec in elf.iter_sections()
-    ]
+    if phoff and phentsize >= struct.calcsize(ph_fmt):
+        for i in range(min(phnum, max(0, (len(data) - phoff) // phentsize))):
+            rec = struct.unpack_from(ph_fmt, data, phoff + i * phentsize)
+            if bits == 32:
+                t, p_off, vaddr, _pa, filesz, memsz, pflags, _al = rec
+            else:
+                t, pflags, p_off, vaddr, _pa, filesz, memsz, _al = rec
+            if t == _PT_LOAD:
+                segments.append((vaddr, memsz, p_off, filesz, pflags))
+            elif t == _PT_INTERP:
+                has_interp = True
+            elif t == _PT_GNU_STACK:
+                gnu_stack = pflags
+            elif t == _PT_GNU_RELRO:
+                relro = True
+    headers = [(stype, off, size, link) for stype, _f, _a, off, size, link, _n in raw]
     imports: set[str] = set()
     defined: dict[int, str] = {}
     dynsyms: list[_Sym] = []
-    for i, (stype, _off, _size, _link, _name) in enumerate(headers):
-        if stype not in ("SHT_DYNSYM", "SHT_SYMTAB"):
+    for i, (stype, _off, _size, _link) in enumerate(headers):
+        if stype not in (_SHT_DYNSYM, _SHT_SYMTAB):
             continue
         table = _symbols(data, headers, i, e, bits)
-        if stype == "SHT_DYNSYM":
+        if stype == _SHT_DYNSYM:
             dynsyms = table
         for sym in table:
             if sym.shndx == 0:
@@ -416,23 +453,28 @@ def _load(data: bytes, code: bool = True) -> ElfBinary:
                     imports.add(sym.name)
             elif sym.type == 2 and sym.value:
                 defined[sym.value] = sym.name
+    tag_names = _DT_MIPS if machine_name == "EM_MIPS" else _DT_COMMON
     dynamic: dict[str, int] = {}
-    for sec in elf.iter_sections():
-        if isinstance(sec, DynamicSection):
-            for tag in sec.iter_tags():
-                dynamic[str(tag.entry.d_tag)] = tag.entry.d_val
+    for stype, off, size, _link in headers:
+        if stype == _SHT_DYNAMIC:
+            for tag, val in struct.iter_unpack(
+                e + ("iI" if bits == 32 else "qQ"), data[off : off + size - size % (bits // 4)]
+            ):
+                dynamic[tag_names.get(tag, str(tag))] = val
+                if tag == 0:  # DT_NULL ends the table
+                    break
     slot_imports: dict[int, str] = {}
     # Relocatable objects (kernel modules) patch call sites, not GOT slots: nothing to name.
-    relocatable = str(elf.header["e_type"]) == "ET_REL"
-    for stype, off, size, link, _name in headers if code and not relocatable else ():
-        if stype not in ("SHT_REL", "SHT_RELA") or not 0 < link < len(headers):
+    relocatable = etype == 1
+    for stype, off, size, link in headers if code and not relocatable else ():
+        if stype not in (_SHT_REL, _SHT_RELA) or not 0 < link < len(headers):
             continue
-        syms = dynsyms if headers[link][0] == "SHT_DYNSYM" else _symbols(data, headers, link, e, bits)
+        syms = dynsyms if headers[link][0] == _SHT_DYNSYM else _symbols(data, headers, link, e, bits)
         fmt = {
-            (32, "SHT_REL"): "II",
-            (32, "SHT_RELA"): "IIi",
-            (64, "SHT_REL"): "QQ",
-            (64, "SHT_RELA"): "QQq",
+            (32, _SHT_REL): "II",
+            (32, _SHT_RELA): "IIi",
+            (64, _SHT_REL): "QQ",
+            (64, _SHT_RELA): "QQq",
         }[(bits, stype)]
         ent = struct.calcsize(fmt)
         shift = 8 if bits == 32 else 32
@@ -444,9 +486,9 @@ def _load(data: bytes, code: bool = True) -> ElfBinary:
         data=data,
         arch=arch,
         bits=bits,
-        little=elf.little_endian,
-        entry=elf.header["e_entry"],
-        elftype=str(elf.header["e_type"]).removeprefix("ET_").lower(),
+        little=little,
+        entry=entry,
+        elftype=_ELF_TYPES.get(etype, str(etype)).removeprefix("ET_").lower(),
         sections=sections,
         segments=segments,
         imports=imports,
@@ -477,11 +519,15 @@ class _Sym:
     type: int
 
 
-def _symbols(
-    data: bytes, headers: list[tuple[str, int, int, int, str]], i: int, e: str, bits: int
-) -> list[_Sym]:
+def _unpack_shdr(fmt: str, data: bytes, at: int, bits: int) -> tuple[int, int, int, int, int, int, int]:
+    """(name, type, flags, addr, offset, size, link) of the section header at `at`."""
+    name, stype, flags, addr, off, size, link, *_rest = struct.unpack_from(fmt, data, at)
+    return name, stype, flags, addr, off, size, link
+
+
+def _symbols(data: bytes, headers: list[tuple[int, int, int, int]], i: int, e: str, bits: int) -> list[_Sym]:
     """A symbol table read with struct: pyelftools is too slow for libraries with thousands of symbols."""
-    _t, off, size, link, _n = headers[i]
+    _t, off, size, link = headers[i]
     if not 0 <= link < len(headers):
         return []
     str_off, str_size = headers[link][1], headers[link][2]
