@@ -10,6 +10,11 @@ stage times from report["stats"]["timings"], how the back-door hunt (the nine ba
 checks) compares with unpack + index, and the slowest checks; and over all images each check's
 total seconds and its share of all check time.
 
+Each image is also scanned twice with only the nine categories' checks (`--check`): once with the
+default --jobs (checks side by side in worker processes) and once with --jobs 1 (in turn, the
+baseline of the same run); the checks stage of those scans is the hunt's wall time, set against
+the unpack + index time of the same scan.
+
 --baseline OLD_SRC scans each image a second time, right after, with PYTHONPATH=OLD_SRC (an older
 `src` tree, e.g. from `git archive REV src | tar -x -C /tmp/old`), so that both versions meet the
 same machine load, and prints the hunt's time before and after. On a shared machine CPU seconds
@@ -44,15 +49,18 @@ BACKDOOR_CATEGORIES = (
 )
 
 
-def scan(image: Path, out: Path, src: Path | None = None) -> tuple[float, float, dict[str, Any] | None, str]:
-    """(wall s, CPU s, report, error) of one `assay scan`; src: run that source tree instead."""
+def scan(
+    image: Path, out: Path, src: Path | None = None, extra: tuple[str, ...] = ()
+) -> tuple[float, float, dict[str, Any] | None, str]:
+    """(wall s, CPU s, report, error) of one `assay scan`; src: run that source tree instead;
+    extra: more scan options."""
     env = dict(os.environ)
     if src is not None:
         env["PYTHONPATH"] = str(src)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(
-        [str(ASSAY), "scan", str(image), "--format", "json", "-o", str(out), "-q"],
+        [str(ASSAY), "scan", str(image), "--format", "json", "-o", str(out), "-q", *extra],
         capture_output=True,
         text=True,
         env=env,
@@ -63,6 +71,24 @@ def scan(image: Path, out: Path, src: Path | None = None) -> tuple[float, float,
     if not out.exists():
         return wall, cpu, None, (proc.stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1]
     return wall, cpu, json.loads(out.read_text(encoding="utf-8")), ""
+
+
+HUNT_ONLY = tuple(arg for c in BACKDOOR_CATEGORIES for arg in ("--check", c))
+
+
+def hunt_wall(image: Path, out: Path, jobs: int) -> tuple[float, float] | None:
+    """(checks-stage wall s, unpack + index s) of a scan that runs only the back-door hunt."""
+    _w, _c, report, _e = scan(image, out, extra=(*HUNT_ONLY, "--jobs", str(jobs)))
+    if report is None:
+        return None
+    t = report["stats"]["timings"]
+    return float(t["checks"]), float(t["unpack"]) + float(t["index"])
+
+
+def _total(label: str, rows: list[dict[str, Any]], key: str) -> str:
+    hunt = sum(x[key] for x in rows)
+    base = sum(x["unpack_index_s"] for x in rows)
+    return f"{label} {hunt:.2f}s; unpack+index {base:.2f}s; ratio {hunt / (base or 1e-9):.2f}"
 
 
 def hunt_seconds(report: dict[str, Any]) -> float:
@@ -79,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--top", type=int, default=5, help="slowest checks to list per image")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
     ap.add_argument("--only", default="", help="comma-separated image folder names")
+    ap.add_argument(
+        "--jobs", type=int, default=0, help="scan --jobs for the hunt's wall time (0: assay's default)"
+    )
     ap.add_argument("--baseline", type=Path, default=None, help="an older src tree to compare with")
     args = ap.parse_args(argv)
 
@@ -107,6 +136,12 @@ def main(argv: list[str] | None = None) -> int:
             base = float(timings.get("unpack", 0)) + float(timings.get("index", 0))
             row["hunt_s"] = round(hunt_seconds(report), 3)
             row["unpack_index_s"] = round(base, 3)
+            # The hunt's wall time: scans that run only its checks, side by side (as `assay scan` does
+            # by default) and in turn (--jobs 1, the baseline of this run).
+            for key, jobs in (("hunt_wall", args.jobs), ("hunt_wall_serial", 1)):
+                got = hunt_wall(image, reports / f"{name}.{key}.json", jobs)
+                if got is not None:
+                    row[key] = {"s": round(got[0], 3), "unpack_index_s": round(got[1], 3)}
             if args.baseline is not None:
                 old_out = reports / f"{name}.baseline.json"
                 bwall, bcpu, old, _err = scan(image, old_out, args.baseline)
@@ -151,9 +186,16 @@ def main(argv: list[str] | None = None) -> int:
         ratio = row["hunt_s"] / (row["unpack_index_s"] or 1e-9)
         print(
             f"{row['image']:<10} wall {row['wall_s']:6.2f}s cpu {row['cpu_s']:6.2f}s  {stages}\n"
-            f"           back-door hunt {row['hunt_s']:.2f}s = {ratio:.1f} x (unpack+index)\n"
+            f"           back-door hunt work {row['hunt_s']:.2f}s = {ratio:.1f} x (unpack+index)\n"
             f"           slowest checks: {top}"
         )
+        if "hunt_wall" in row and "hunt_wall_serial" in row:
+            hw, hs = row["hunt_wall"], row["hunt_wall_serial"]
+            print(
+                f"           hunt-only scans: hunt wall {hw['s']:.2f}s = {hw['s'] / (hw['unpack_index_s'] or 1e-9):.2f} x "
+                f"(unpack+index); in turn (--jobs 1) {hs['s']:.2f}s = "
+                f"{hs['s'] / (hs['unpack_index_s'] or 1e-9):.2f} x"
+            )
         if "baseline" in row:
             b = row["baseline"]
             print(
@@ -165,16 +207,21 @@ def main(argv: list[str] | None = None) -> int:
     hunt = sum(r["hunt_s"] for r in done)
     base = sum(r["unpack_index_s"] for r in done)
     print(
-        f"\nback-door hunt over all images: {hunt:.2f}s; unpack+index {base:.2f}s; ratio {hunt / (base or 1e-9):.2f}"
+        f"\nback-door hunt work (sum of its checks' times) over all images: {hunt:.2f}s; unpack+index {base:.2f}s; "
+        f"ratio {hunt / (base or 1e-9):.2f}"
     )
+    for key, label in (
+        ("hunt_wall", "side by side (default --jobs)"),
+        ("hunt_wall_serial", "in turn (--jobs 1)"),
+    ):
+        rows = [r[key] for r in done if key in r]
+        if rows:
+            print(_total(f"hunt-only scans, {label}: hunt wall", rows, "s"))
     olds = [r["baseline"] for r in done if "baseline" in r]
     if olds:
-        old_hunt = sum(b["hunt_s"] for b in olds)
-        old_base = sum(b["unpack_index_s"] for b in olds)
         print(
-            f"baseline: hunt {old_hunt:.2f}s; unpack+index {old_base:.2f}s; ratio "
-            f"{old_hunt / (old_base or 1e-9):.2f}; CPU s of all scans {sum(b['cpu_s'] for b in olds):.1f} -> "
-            f"{sum(r['cpu_s'] for r in done if 'baseline' in r):.1f}"
+            f"{_total('baseline: hunt', olds, 'hunt_s')}; CPU s of all scans "
+            f"{sum(b['cpu_s'] for b in olds):.1f} -> {sum(r['cpu_s'] for r in done if 'baseline' in r):.1f}"
         )
     print("\nall images, per check:")
     for name, fig in summary.items():

@@ -99,8 +99,20 @@ def scan(
         float | None,
         typer.Option(help="Wall-clock budget for all password cracking in one scan (default 20)."),
     ] = None,
+    checks: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--check",
+            help="Run only this check (an id or a category, see docs/checks.md); repeat for several.",
+        ),
+    ] = None,
+    jobs: Annotated[
+        int,
+        typer.Option(help="Processes the checks run in (default 0: one per CPU, at most 4; 1: in turn)."),
+    ] = 0,
 ) -> None:
     """Unpack IMAGE, index it, hunt for back doors and weaknesses, and report with evidence."""
+    from assay.checks import default_jobs
     from assay.model import Severity
     from assay.pipeline import ScanOptions
     from assay.pipeline import scan as run_scan
@@ -118,6 +130,15 @@ def scan(
         raise InputError("--crack must be quick or full")
     if fail_on is not None and fail_on not in {s.value for s in Severity}:
         raise InputError(f"--fail-on must be one of {', '.join(s.value for s in Severity)}")
+    if jobs < 0:
+        raise InputError("--jobs must be 0 (one per CPU) or more")
+    if checks:
+        from assay.checks import all_checks
+
+        known = {c.id for c in all_checks()} | {c.category for c in all_checks()}
+        unknown = sorted(set(checks) - known)
+        if unknown:
+            raise InputError(f"unknown --check {', '.join(unknown)}; see docs/checks.md for the ids")
     options = ScanOptions(
         limits=Limits(
             max_total_bytes=max_bytes,
@@ -132,6 +153,8 @@ def scan(
         profile=profile,
         vuln_db=db,
         vex_triage=triage,
+        only_checks=checks or None,
+        jobs=jobs or default_jobs(),
     )
     if db is None:
         from assay.paths import existing_db_path

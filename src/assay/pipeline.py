@@ -29,6 +29,7 @@ class ScanOptions:
     vuln_db: Path | None = None
     vex_triage: Path | None = None
     only_checks: list[str] | None = None
+    jobs: int = 1  # processes the checks run in (see checks.runner); the CLI uses one per CPU
 
 
 @dataclass
@@ -128,7 +129,9 @@ def _scan(image: Path, workdir: Path, options: ScanOptions, progress: Progress) 
         checks = [c for c in checks if c.id in options.only_checks or c.category in options.only_checks]
     ctx = CheckContext(index=index, options=dict(options.check_options), components=tuple(components))
     t0 = time.perf_counter()
-    run = run_checks(ctx, checks, progress=lambda cid: progress("check " + cid, None, None))
+    run = run_checks(
+        ctx, checks, progress=lambda cid: progress("check " + cid, None, None), jobs=options.jobs
+    )
     timings["checks"] = time.perf_counter() - t0
 
     report = Report(
@@ -138,7 +141,7 @@ def _scan(image: Path, workdir: Path, options: ScanOptions, progress: Progress) 
         components=components,
         findings=run.findings,
         warnings=list(unpacked.warnings) + [f"check {k} failed: {v}" for k, v in sorted(run.errors.items())],
-        stats={"timings": {**timings, "per_check": run.timings}},
+        stats={"timings": {**timings, "per_check": run.timings}, "check_jobs": run.jobs},
         rules=[
             {
                 "id": c.id,

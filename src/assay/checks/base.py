@@ -19,9 +19,18 @@ class CheckContext:
     components: tuple[Component, ...] = ()  # from the inventory stage, which runs first
     # Per-scan memo the checks share (parsed ELFs, see analysis.binary.elf_cache); never configuration.
     memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # Set when a split check runs one part of its work (see Check.split): just these file paths.
+    only_paths: frozenset[str] | None = None
+
+    def wants(self, entry: FileEntry) -> bool:
+        """Whether this run covers the file: always, unless it runs one part of a split check."""
+        return self.only_paths is None or entry.path in self.only_paths
 
 
 CheckFn = Callable[[CheckContext], Iterable[Finding]]
+# Independent parts of a check's work, each (weight, file paths): run() with ctx.only_paths set to
+# each part's paths, in any order and any process, yields the findings of one whole run.
+SplitFn = Callable[[CheckContext], list[tuple[int, frozenset[str]]]]
 
 
 @dataclass(frozen=True)
@@ -35,6 +44,10 @@ class Check:
     clause: str | None = None  # 3GPP TS 33.117 section this check informs
     references: tuple[str, ...] = ()
     false_positives: str = ""  # known sources of false positives, for docs/checks.md
+    split: SplitFn | None = None  # for checks heavy enough to share among worker processes
+    # Starts worker processes of its own (password cracking): runs in the scanning process, so
+    # that its pool is never the orphaned grandchild of a check worker.
+    own_processes: bool = False
 
     def finding(
         self,

@@ -210,10 +210,11 @@ def build_index(
             fs=fs.id,
             path=meta.path,
             kind=meta.kind,
-            mode=meta.mode & 0o7777,
-            uid=meta.uid,
-            gid=meta.gid,
-            size=meta.size,
+            # plain ints: filesystem readers hand out their own int subclasses, which do not pickle
+            mode=int(meta.mode) & 0o7777,
+            uid=int(meta.uid),
+            gid=int(meta.gid),
+            size=int(meta.size),
             link_target=meta.link_target,
         )
         if meta.kind == KIND_FILE:

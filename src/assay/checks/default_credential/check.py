@@ -270,6 +270,7 @@ CHECK = Check(
         "so anyone can re-check it. Cracking runs within options['crack_seconds'] (default 20 s)."
     ),
     run=run,
+    own_processes=True,
     clause="4.2.3.4.2.1",
     references=(
         "https://cwe.mitre.org/data/definitions/1392.html",

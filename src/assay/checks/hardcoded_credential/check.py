@@ -502,7 +502,7 @@ def run(ctx: CheckContext) -> Iterator[Finding]:
     elves = elf_cache(ctx.memo)
     seen: dict[str, _Pairs] = {}
     for entry in ctx.index.files():
-        if entry.size <= 0:
+        if entry.size <= 0 or not ctx.wants(entry):
             continue
         if entry.elf is not None:
             if entry.size > _MAX_ELF:
@@ -524,6 +524,28 @@ def run(ctx: CheckContext) -> Iterator[Finding]:
                 yield from _script_findings(entry, data)
 
 
+def split(ctx: CheckContext) -> list[tuple[int, frozenset[str]]]:
+    """One part per distinct binary (its copies and links together, so each is analysed once),
+    weighed by size; the scripts make one more part."""
+    binaries: dict[str, list[str]] = {}
+    sizes: dict[str, int] = {}
+    scripts: list[str] = []
+    for entry in ctx.index.files():
+        if entry.size <= 0:
+            continue
+        if entry.elf is not None:
+            if entry.size <= _MAX_ELF:
+                key = entry.sha256 or entry.path
+                binaries.setdefault(key, []).append(entry.path)
+                sizes[key] = entry.size
+        elif entry.size <= _MAX_SCRIPT and entry.filetype in ("script", "text"):
+            scripts.append(entry.path)
+    parts = [(sizes[k], frozenset(paths)) for k, paths in binaries.items()]
+    if scripts:
+        parts.append((len(scripts), frozenset(scripts)))
+    return parts
+
+
 CHECK = Check(
     id="hardcoded-credential",
     category="hardcoded-credential",
@@ -536,6 +558,7 @@ CHECK = Check(
         "compares are resolved to their literals in functions that show a login or password prompt."
     ),
     run=run,
+    split=split,
     clause="4.2.3.4.2.2",
     references=(
         "https://cwe.mitre.org/data/definitions/798.html",

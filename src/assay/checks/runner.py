@@ -1,0 +1,205 @@
+"""Run checks over one scan's index: in turn, or side by side in forked worker processes.
+
+Checks are pure functions of the index, so they can run in any order and in any process. A check
+that declares `split` also has its work cut into parts (e.g. one per distinct binary), so that one
+heavy check does not leave the other workers idle. Workers are forked from the scanning process:
+they inherit the index without copying it, and only check ids, part paths and findings cross
+between processes.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import pickle
+import signal
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, replace
+
+from assay.checks.base import Check, CheckContext
+from assay.model import Finding
+
+# (check id, part paths or None for the whole check)
+_Task = tuple[str, frozenset[str] | None]
+# (check id, findings, seconds, error or None)
+_Outcome = tuple[str, list[Finding], float, str | None]
+
+# Set once in each forked worker by _init_worker: the scan it serves. A worker serves one scan.
+_WORKER: dict[str, object] = {}
+
+
+@dataclass
+class CheckRun:
+    findings: list[Finding]
+    timings: dict[str, float]  # seconds each check ran, summed over its parts and workers
+    errors: dict[str, str]
+    jobs: int = 1  # processes the checks ran in
+
+
+def default_jobs() -> int:
+    """Worker processes for one scan: one per CPU, at most four (the checks seldom keep more busy)."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def run_checks(
+    ctx: CheckContext,
+    checks: Iterable[Check],
+    progress: Callable[[str], None] | None = None,
+    jobs: int = 1,
+) -> CheckRun:
+    """Run the checks; one failing check is reported, not fatal to the scan.
+
+    jobs > 1 runs them in that many forked processes where the platform can fork and this process
+    may have children; otherwise, and if the pool breaks, in this process. Findings are the same
+    either way, in the same order.
+    """
+    checks = list(checks)
+    by_id = {c.id: c for c in checks}
+    outcomes: list[_Outcome] = []
+    left: list[_Task] = [(c.id, None) for c in checks]
+    used = 1
+    if jobs > 1 and _can_fork():
+        planned = _plan(ctx, [c for c in checks if not c.own_processes])
+        if min(jobs, len(planned)) > 1:
+            used = min(jobs, len(planned))
+            here: list[_Task] = [(c.id, None) for c in checks if c.own_processes]
+            outcomes, left = _run_pooled(ctx, by_id, planned, here, used, progress)
+    for task in left:  # serial, or what a broken pool left undone
+        if progress is not None:
+            progress(task[0])
+        outcomes.append(_run_task(ctx, by_id, task))
+    return _collect(checks, outcomes, used)
+
+
+def _can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
+
+
+def _plan(ctx: CheckContext, checks: list[Check]) -> list[_Task]:
+    """Whole checks first, then the parts of split checks, heaviest first, so that the queue
+    ends with small parts and no worker is left with a long tail."""
+    whole: list[_Task] = []
+    parts: list[tuple[int, _Task]] = []
+    for check in checks:
+        if check.split is None:
+            whole.append((check.id, None))
+            continue
+        try:
+            cut = check.split(ctx)
+        except Exception:  # noqa: BLE001 - a check that cannot split still runs whole
+            whole.append((check.id, None))
+            continue
+        parts.extend((weight, (check.id, paths)) for weight, paths in cut)
+    parts.sort(key=lambda p: -p[0])
+    return whole + [task for _w, task in parts]
+
+
+def _run_pooled(
+    ctx: CheckContext,
+    by_id: dict[str, Check],
+    tasks: list[_Task],
+    here: list[_Task],
+    jobs: int,
+    progress: Callable[[str], None] | None,
+) -> tuple[list[_Outcome], list[_Task]]:
+    """Outcomes of the tasks, and the tasks the pool could not run. `here`: tasks of checks that
+    start processes of their own, run in this process while the pool works."""
+    outcomes: list[_Outcome] = []
+    parts_left = Counter(t[0] for t in tasks)
+    try:
+        pool = ProcessPoolExecutor(
+            max_workers=jobs,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_init_worker,
+            initargs=(ctx, by_id),
+        )
+    except (OSError, ValueError):
+        return outcomes, here + tasks
+    pending: dict[Future[_Outcome], _Task] = {}
+    left = list(tasks)
+    try:
+        pending = {pool.submit(_worker_task, task): task for task in tasks}
+        for task in here:
+            outcomes.append(_run_task(ctx, by_id, task))
+            if progress is not None:
+                progress(task[0])
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                task = pending.pop(fut)
+                try:
+                    outcome = fut.result()
+                except (BrokenProcessPool, pickle.PicklingError, AttributeError, TypeError):
+                    continue  # a lost worker or a result that would not cross: rerun here
+                left.remove(task)
+                outcomes.append(outcome)
+                parts_left[task[0]] -= 1
+                if progress is not None and not parts_left[task[0]]:
+                    progress(task[0])
+    except BaseException:
+        _kill(pool)
+        raise
+    pool.shutdown(wait=True)
+    return outcomes, left
+
+
+def _kill(pool: ProcessPoolExecutor) -> None:
+    # Workers ignore SIGINT (the parent decides); on Ctrl-C or an error do not wait for their tasks.
+    processes = list(getattr(pool, "_processes", {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in processes:
+        if proc.is_alive():
+            proc.terminate()
+    for proc in processes:
+        proc.join(timeout=5)
+
+
+def _init_worker(ctx: CheckContext, by_id: dict[str, Check]) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Each worker keeps its own memo (parsed ELFs): nothing is shared back.
+    _WORKER["ctx"] = replace(ctx, memo={})
+    _WORKER["checks"] = by_id
+
+
+def _worker_task(task: _Task) -> _Outcome:
+    ctx = _WORKER["ctx"]
+    by_id = _WORKER["checks"]
+    assert isinstance(ctx, CheckContext) and isinstance(by_id, dict)
+    return _run_task(ctx, by_id, task)
+
+
+def _run_task(ctx: CheckContext, by_id: dict[str, Check], task: _Task) -> _Outcome:
+    check_id, paths = task
+    if paths is not None:
+        ctx = replace(ctx, only_paths=paths)
+    t0 = time.perf_counter()
+    findings: list[Finding] = []
+    error = None
+    try:
+        findings = list(by_id[check_id].run(ctx))
+    except Exception as exc:  # noqa: BLE001 - a broken check must not sink the report
+        error = f"{type(exc).__name__}: {exc}"
+    return check_id, findings, time.perf_counter() - t0, error
+
+
+def _collect(checks: list[Check], outcomes: list[_Outcome], jobs: int) -> CheckRun:
+    findings: list[Finding] = []
+    timings = {c.id: 0.0 for c in checks}
+    errors: dict[str, str] = {}
+    seen: set[str] = set()
+    # Check order, then part order within a check: the same findings as a serial run.
+    order = {c.id: i for i, c in enumerate(checks)}
+    for check_id, found, seconds, error in sorted(outcomes, key=lambda o: order[o[0]]):
+        timings[check_id] += seconds
+        if error is not None:
+            errors.setdefault(check_id, error)
+        for f in found:
+            if f.id not in seen:
+                seen.add(f.id)
+                findings.append(f)
+    findings.sort(key=lambda f: (-f.severity.rank, f.category, f.path, f.rule, f.id))
+    return CheckRun(findings, timings, errors, jobs)

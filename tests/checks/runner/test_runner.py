@@ -1,0 +1,134 @@
+"""Checks run side by side in forked workers give the same report as checks run in turn."""
+
+from __future__ import annotations
+
+import multiprocessing
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from assay.checks import CheckContext, all_checks, run_checks
+from assay.checks.base import Check, evidence_of_file
+from assay.checks.hardcoded_credential.check import CHECK as HARDCODED
+from assay.index import build_index
+from assay.model import Finding, Severity
+from assay.unpack import index_directory
+
+LOGIN = r"""
+#include <stdio.h>
+#include <string.h>
+int main(void) {
+    char user[64], pass[64];
+    fputs("Login: ", stdout);
+    if (!fgets(user, sizeof user, stdin)) return 1;
+    fputs("Password: ", stdout);
+    if (!fgets(pass, sizeof pass, stdin)) return 1;
+    user[strcspn(user, "\n")] = 0;
+    pass[strcspn(pass, "\n")] = 0;
+    return !(strcmp(user, "%s") == 0 && strcmp(pass, "%s") == 0);
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A root filesystem with three credential programs (one copied twice), a script and accounts."""
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc is not installed")
+    root = tmp_path_factory.mktemp("runner") / "rootfs"
+    build = root.parent / "build"
+    build.mkdir()
+    for i, (user, secret) in enumerate([("svc1", "Qw7#pLx9z"), ("svc2", "Rt5!mKz8q"), ("svc3", "Hy2$wQe7n")]):
+        src = build / f"p{i}.c"
+        src.write_text(LOGIN % (user, secret))
+        out = root / "usr" / "sbin" / f"login{i}"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["gcc", "-O2", "-s", "-o", str(out), str(src)], check=True)
+    (root / "usr/bin").mkdir()
+    shutil.copy(root / "usr/sbin/login0", root / "usr/bin/login0-copy")
+    (root / "etc").mkdir()
+    (root / "etc/passwd").write_text("root::0:0:root:/root:/bin/sh\nsupport:x:0:0::/:/bin/sh\n")
+    www = root / "www/cgi-bin"
+    www.mkdir(parents=True)
+    (www / "auth.cgi").write_text('#!/bin/sh\nif [ "$PASSWORD" = "Zx9!kLm2q" ]; then echo ok; fi\n')
+    return root
+
+
+def _context(root: Path) -> CheckContext:
+    return CheckContext(index=build_index([index_directory(root, "fs0")]))
+
+
+def _ids(findings: list[Finding]) -> list[str]:
+    return [f.id for f in findings]
+
+
+def test_side_by_side_gives_the_findings_of_a_run_in_turn(tree: Path) -> None:
+    checks = all_checks()
+    serial = run_checks(_context(tree), checks, jobs=1)
+    seen: list[str] = []
+    parallel = run_checks(_context(tree), checks, progress=seen.append, jobs=2)
+    assert parallel.jobs == 2 and serial.jobs == 1
+    assert _ids(parallel.findings) == _ids(serial.findings)
+    assert parallel.errors == serial.errors == {}
+    # every check ran and was reported done once, split or not
+    assert sorted(seen) == sorted(c.id for c in checks)
+    assert set(parallel.timings) == {c.id for c in checks}
+    hardcoded = [f for f in parallel.findings if f.rule == "hardcoded-credential"]
+    # three programs, one of them twice, and the script
+    assert sorted(f.path for f in hardcoded) == [
+        "/usr/bin/login0-copy",
+        "/usr/sbin/login0",
+        "/usr/sbin/login1",
+        "/usr/sbin/login2",
+        "/www/cgi-bin/auth.cgi",
+    ]
+
+
+def test_split_parts_cover_each_binary_once_and_add_up_to_the_whole(tree: Path) -> None:
+    ctx = _context(tree)
+    assert HARDCODED.split is not None
+    parts = HARDCODED.split(ctx)
+    paths = [p for _w, part in parts for p in part]
+    assert len(paths) == len(set(paths))  # no file in two parts
+    copies = [part for _w, part in parts if "/usr/sbin/login0" in part]
+    assert copies == [frozenset({"/usr/sbin/login0", "/usr/bin/login0-copy"})]
+    from dataclasses import replace
+
+    by_parts = [f for _w, part in parts for f in HARDCODED.run(replace(ctx, only_paths=part))]
+    assert sorted(_ids(by_parts)) == sorted(_ids(list(HARDCODED.run(ctx))))
+
+
+def _boom(ctx: CheckContext) -> Iterator[Finding]:
+    raise RuntimeError("broken rule")
+    yield  # pragma: no cover
+
+
+def _unpicklable(ctx: CheckContext) -> Iterator[Finding]:
+    # a detail that cannot cross between processes: the runner must redo this check here
+    entry = ctx.index.get("/etc/passwd")
+    assert entry is not None
+    yield UNPICKLABLE.finding(entry.path, "odd", [evidence_of_file(entry)], details={"fn": lambda: None})
+
+
+BROKEN = Check(id="zz-broken", category="test", severity=Severity.LOW, title="t", description="d", run=_boom)
+UNPICKLABLE = Check(
+    id="zz-unpicklable", category="test", severity=Severity.LOW, title="t", description="d", run=_unpicklable
+)
+
+
+def test_a_failing_check_or_an_unpicklable_finding_loses_nothing_else(tree: Path) -> None:
+    checks = [HARDCODED, BROKEN, UNPICKLABLE]
+    run = run_checks(_context(tree), checks, jobs=2)
+    assert run.errors == {"zz-broken": "RuntimeError: broken rule"}
+    assert [f.title for f in run.findings if f.rule == "zz-unpicklable"] == ["odd"]
+    assert len([f for f in run.findings if f.rule == "hardcoded-credential"]) == 5
+
+
+def test_without_fork_the_checks_run_in_turn(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    run = run_checks(_context(tree), [HARDCODED, BROKEN], jobs=4)
+    assert run.jobs == 1
+    assert len(run.findings) == 5 and "zz-broken" in run.errors
