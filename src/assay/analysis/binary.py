@@ -92,6 +92,9 @@ for _n in range(8, 16):
         _X86_ALIAS[f"r{_n}{_suffix}"] = f"r{_n}"
 for _a, _b in (("al", "rax"), ("bl", "rbx"), ("cl", "rcx"), ("dl", "rdx"), ("sil", "rsi"), ("dil", "rdi")):
     _X86_ALIAS[_a] = _b
+_ARM_CONDITIONS = frozenset(
+    {"eq", "ne", "lt", "gt", "le", "ge", "hi", "lo", "hs", "ls", "mi", "pl", "cc", "cs"}
+)
 _ARM_ALIAS = {"sb": "r9", "sl": "r10", "fp": "r11", "ip": "r12", "r12": "r12"}
 _ARM_ALIAS["ip"] = "ip"
 _ARM_ALIAS["r12"] = "ip"
@@ -735,23 +738,12 @@ def _imm(text: str) -> int | None:
         return None
 
 
+# A comma not inside brackets: capstone's operand text never nests them.
+_OPERAND_COMMA = re.compile(r",(?![^\[(]*[\])])")
+
+
 def _split_ops(ops: str) -> list[str]:
-    out: list[str] = []
-    cur: list[str] = []
-    depth = 0
-    for ch in ops:
-        if ch in "[(":
-            depth += 1
-        elif ch in "])":
-            depth -= 1
-        if ch == "," and depth == 0:
-            out.append("".join(cur).strip())
-            cur = []
-        else:
-            cur.append(ch)
-    if cur:
-        out.append("".join(cur).strip())
-    return out
+    return [x.strip() for x in _OPERAND_COMMA.split(ops)] if ops.strip() else []
 
 
 _X86_MEM = re.compile(r"(?:(byte|word|dword|qword) ptr )?(?:\w+:)?\[([^\]]+)\]")
@@ -773,6 +765,7 @@ class _Tracker:
             md = b._disassemblers[thumb] = self._disassembler(b, thumb)
         self.md = md
         self._op = getattr(self, "_" + b.arch.replace("x86_64", "x64"))
+        self._alias = _X86_ALIAS if b.arch == "x86_64" else _ARM_ALIAS if b.arch == "arm" else None
         self.reset()
 
     @staticmethod
@@ -814,15 +807,14 @@ class _Tracker:
 
     # -- register access -------------------------------------------------
     def reg(self, name: str) -> str:
-        name = name.strip()
-        if self.arch == "x86_64":
-            return _X86_ALIAS.get(name, name)
+        """The register's canonical name (operand text comes stripped)."""
+        alias = self._alias
+        if alias is not None:
+            return alias.get(name, name)
         if self.arch == "aarch64":
             if name.startswith("w") and name[1:].isdigit():
                 return "x" + name[1:]
             return "sp" if name == "wsp" else name
-        if self.arch == "arm":
-            return _ARM_ALIAS.get(name, name)
         return name
 
     def get(self, op: str) -> Value:
@@ -994,22 +986,6 @@ class _Tracker:
 
     def _arm(self, addr: int, size: int, m: str, o: list[str]) -> Any:
         base_m = m.rstrip(".w").removesuffix(".n")
-        cond = base_m[-2:] in (
-            "eq",
-            "ne",
-            "lt",
-            "gt",
-            "le",
-            "ge",
-            "hi",
-            "lo",
-            "hs",
-            "ls",
-            "mi",
-            "pl",
-            "cc",
-            "cs",
-        )
         if base_m.startswith(("bl", "blx")) and base_m in ("bl", "blx"):
             tgt = _imm(o[0]) if o[0].startswith("#") else self.get(o[0])
             return ("call", tgt)
@@ -1076,7 +1052,7 @@ class _Tracker:
                 o = [o[0], o[0], o[1]]
             a = self._arm_reg_value(o[1], addr)
             b = self._arm_imm(o, 2) if o[2].startswith("#") else self._arm_reg_value(o[2], addr)
-            if cond:
+            if base_m[-2:] in _ARM_CONDITIONS:
                 self.set(o[0], None)
             elif base_m.startswith("sub"):
                 self.set(

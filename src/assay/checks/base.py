@@ -21,6 +21,10 @@ class CheckContext:
     memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     # Set when a split check runs one part of its work (see Check.split): just these file paths.
     only_paths: frozenset[str] | None = None
+    # Processes a check may start for itself (password cracking); None: its own choice. Checks
+    # running in a worker of a parallel run get 1: the CPUs are already busy, and a pool of
+    # their own would outlive a killed worker.
+    processes: int | None = None
 
     def wants(self, entry: FileEntry) -> bool:
         """Whether this run covers the file: always, unless it runs one part of a split check."""
@@ -45,9 +49,6 @@ class Check:
     references: tuple[str, ...] = ()
     false_positives: str = ""  # known sources of false positives, for docs/checks.md
     split: SplitFn | None = None  # for checks heavy enough to share among worker processes
-    # Starts worker processes of its own (password cracking): runs in the scanning process, so
-    # that its pool is never the orphaned grandchild of a check worker.
-    own_processes: bool = False
 
     def finding(
         self,

@@ -63,11 +63,10 @@ def run_checks(
     left: list[_Task] = [(c.id, None) for c in checks]
     used = 1
     if jobs > 1 and _can_fork():
-        planned = _plan(ctx, [c for c in checks if not c.own_processes])
+        planned = _plan(ctx, checks)
         if min(jobs, len(planned)) > 1:
             used = min(jobs, len(planned))
-            here: list[_Task] = [(c.id, None) for c in checks if c.own_processes]
-            outcomes, left = _run_pooled(ctx, by_id, planned, here, used, progress)
+            outcomes, left = _run_pooled(ctx, by_id, planned, used, progress)
     for task in left:  # serial, or what a broken pool left undone
         if progress is not None:
             progress(task[0])
@@ -102,12 +101,10 @@ def _run_pooled(
     ctx: CheckContext,
     by_id: dict[str, Check],
     tasks: list[_Task],
-    here: list[_Task],
     jobs: int,
     progress: Callable[[str], None] | None,
 ) -> tuple[list[_Outcome], list[_Task]]:
-    """Outcomes of the tasks, and the tasks the pool could not run. `here`: tasks of checks that
-    start processes of their own, run in this process while the pool works."""
+    """Outcomes of the tasks, and the tasks the pool could not run."""
     outcomes: list[_Outcome] = []
     parts_left = Counter(t[0] for t in tasks)
     try:
@@ -118,15 +115,11 @@ def _run_pooled(
             initargs=(ctx, by_id),
         )
     except (OSError, ValueError):
-        return outcomes, here + tasks
+        return outcomes, tasks
     pending: dict[Future[_Outcome], _Task] = {}
     left = list(tasks)
     try:
         pending = {pool.submit(_worker_task, task): task for task in tasks}
-        for task in here:
-            outcomes.append(_run_task(ctx, by_id, task))
-            if progress is not None:
-                progress(task[0])
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
@@ -161,7 +154,7 @@ def _kill(pool: ProcessPoolExecutor) -> None:
 def _init_worker(ctx: CheckContext, by_id: dict[str, Check]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Each worker keeps its own memo (parsed ELFs): nothing is shared back.
-    _WORKER["ctx"] = replace(ctx, memo={})
+    _WORKER["ctx"] = replace(ctx, memo={}, processes=1)
     _WORKER["checks"] = by_id
 
 

@@ -90,7 +90,7 @@ class _Item:
 
 def run(ctx: CheckContext) -> Iterator[Finding]:
     budget = float(ctx.options.get("crack_seconds", DEFAULT_CRACK_SECONDS))
-    workers = ctx.options.get("crack_workers")
+    workers = ctx.options.get("crack_workers") or ctx.processes
     items: list[_Item] = []
     findings: list[Finding] = []
     live: dict[tuple[str, str], _Item] = {}
@@ -270,7 +270,6 @@ CHECK = Check(
         "so anyone can re-check it. Cracking runs within options['crack_seconds'] (default 20 s)."
     ),
     run=run,
-    own_processes=True,
     clause="4.2.3.4.2.1",
     references=(
         "https://cwe.mitre.org/data/definitions/1392.html",
