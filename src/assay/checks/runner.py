@@ -9,6 +9,7 @@ between processes.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import pickle
@@ -107,6 +108,9 @@ def _run_pooled(
     """Outcomes of the tasks, and the tasks the pool could not run."""
     outcomes: list[_Outcome] = []
     parts_left = Counter(t[0] for t in tasks)
+    # Workers share this process's pages copy-on-write; a collection in a worker would write to
+    # every inherited object and copy them all. Frozen objects are left out of collections.
+    gc.freeze()
     try:
         pool = ProcessPoolExecutor(
             max_workers=jobs,
@@ -115,6 +119,7 @@ def _run_pooled(
             initargs=(ctx, by_id),
         )
     except (OSError, ValueError):
+        gc.unfreeze()
         return outcomes, tasks
     pending: dict[Future[_Outcome], _Task] = {}
     left = list(tasks)
@@ -135,8 +140,10 @@ def _run_pooled(
                     progress(task[0])
     except BaseException:
         _kill(pool)
+        gc.unfreeze()
         raise
     pool.shutdown(wait=True)
+    gc.unfreeze()
     return outcomes, left
 
 
