@@ -15,7 +15,7 @@ import os
 import pickle
 import signal
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -122,18 +122,25 @@ def _run_pooled(
         gc.unfreeze()
         return outcomes, tasks
     pending: dict[Future[_Outcome], _Task] = {}
-    left = list(tasks)
+    queue = deque(tasks)
+    lost: list[_Task] = []
     try:
-        pending = {pool.submit(_worker_task, task): task for task in tasks}
-        while pending:
+        while queue or pending:
+            # Hand out a task at a time (one spare in the queue), not all at once: a worker that
+            # holds tasks it has not started keeps them from a worker that has gone idle.
+            while queue and not lost and len(pending) <= jobs:
+                task = queue.popleft()
+                pending[pool.submit(_worker_task, task)] = task
+            if not pending:
+                break
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
                 task = pending.pop(fut)
                 try:
                     outcome = fut.result()
                 except (BrokenProcessPool, pickle.PicklingError, AttributeError, TypeError):
-                    continue  # a lost worker or a result that would not cross: rerun here
-                left.remove(task)
+                    lost.append(task)  # a lost worker or a result that would not cross: rerun here
+                    continue
                 outcomes.append(outcome)
                 parts_left[task[0]] -= 1
                 if progress is not None and not parts_left[task[0]]:
@@ -144,7 +151,7 @@ def _run_pooled(
         raise
     pool.shutdown(wait=True)
     gc.unfreeze()
-    return outcomes, left
+    return outcomes, lost + list(queue)
 
 
 def _kill(pool: ProcessPoolExecutor) -> None:
