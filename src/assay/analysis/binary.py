@@ -179,7 +179,8 @@ class ElfBinary:
     # decoded operand text, shared by every walk of this binary (handlers never mutate them)
     _operands: dict[str, list[str]] = field(default_factory=dict, repr=False)
     _disassemblers: dict[bool, Any] = field(default_factory=dict, repr=False)  # by Thumb mode
-    _shapes: dict[tuple[str, str], tuple[tuple[int | None, bool] | None, str | None]] = field(
+    # (operands, jump, first destination) by (mnemonic, operand text)
+    _shapes: dict[tuple[str, str], tuple[list[str], tuple[int | None, bool] | None, str | None]] = field(
         default_factory=dict, repr=False
     )
 
@@ -738,6 +739,10 @@ def _imm(text: str) -> int | None:
         return None
 
 
+def _operand_list(ops: str) -> list[str]:
+    return _split_ops(ops) if "[" in ops or "(" in ops else ops.split(", ") if ops else []
+
+
 # A comma not inside brackets: capstone's operand text never nests them.
 _OPERAND_COMMA = re.compile(r",(?![^\[(]*[\])])")
 
@@ -916,8 +921,7 @@ class _Tracker:
         try:
             o = self.b._operands.get(ops)
             if o is None:
-                o = _split_ops(ops) if "[" in ops or "(" in ops else ops.split(", ") if ops else []
-                self.b._operands[ops] = o
+                o = self.b._operands[ops] = _operand_list(ops)
             return self._op(addr, size, mnem, o)
         except (ValueError, IndexError, TypeError, OverflowError):
             return None
@@ -1477,6 +1481,8 @@ def _walk(b: ElfBinary, t: _Tracker, code: bytes, start: int, end: int) -> tuple
     dead = False  # the previous instruction never falls through
     n = 0
     insns = list(t.disasm(code, start))
+    shapes = b._shapes
+    handle = t._op
     for idx, (addr, size, mnem, ops) in enumerate(insns):
         n += 1
         if mnem == ".byte":
@@ -1489,14 +1495,21 @@ def _walk(b: ElfBinary, t: _Tracker, code: bytes, start: int, end: int) -> tuple
             else:
                 t.regs = {k: v for k, v in t.regs.items() if snap.get(k) == v}
         dead = False
-        ev = t.step(addr, size, mnem, ops)
-        # string references: any register just written that points at a C string
-        shape = b._shapes.get((mnem, ops))
+        # Tracker.step, inlined with one lookup of what the instruction's text decodes to
+        shape = shapes.get((mnem, ops))
         if shape is None:
             first = _first_dest(ops)
-            shape = (_branch(b.arch, mnem, ops), t.reg(first) if first is not None else None)
-            b._shapes[(mnem, ops)] = shape
-        br, dest = shape
+            o = b._operands.get(ops)
+            if o is None:
+                o = b._operands[ops] = _operand_list(ops)
+            shape = (o, _branch(b.arch, mnem, ops), t.reg(first) if first is not None else None)
+            shapes[(mnem, ops)] = shape
+        o, br, dest = shape
+        try:
+            ev = handle(addr, size, mnem, o)
+        except (ValueError, IndexError, TypeError, OverflowError):
+            ev = None
+        # string references: any register just written that points at a C string
         if dest is not None:
             v = t.regs.get(dest)
             if isinstance(v, int) and v not in seen_str and v > 0x100:
