@@ -206,11 +206,9 @@ def _prompt_strings(b: ElfBinary, sections: list[str]) -> list[StringRef]:
             continue
         # a string is the run of printable bytes around a key word, ended by a NUL
         breaks = np.flatnonzero(~_PRINTABLE[np.frombuffer(d, dtype=np.uint8)])
+        after = np.searchsorted(breaks, hits)
         done = -1
-        for at in hits:
-            i = int(np.searchsorted(breaks, at))
-            if i >= len(breaks):
-                break
+        for i in np.unique(after[after < len(breaks)]).tolist():
             start = int(breaks[i - 1]) + 1 if i else 0
             end = int(breaks[i])
             if end == done:
