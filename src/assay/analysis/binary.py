@@ -680,7 +680,13 @@ def _plt_stubs(b: ElfBinary) -> list[tuple[int, int, str]]:
     for sec in b.sections:
         if sec.name not in (".plt", ".plt.sec", ".plt.got") or sec.nobits:
             continue
-        fast = _arm_plt_stubs(b, sec) if b.arch == "arm" else []
+        fast = (
+            _arm_plt_stubs(b, sec)
+            if b.arch == "arm"
+            else _x64_plt_stubs(b, sec)
+            if b.arch == "x86_64"
+            else []
+        )
         if fast:
             out.extend(fast)
             continue
@@ -695,6 +701,40 @@ def _plt_stubs(b: ElfBinary) -> list[tuple[int, int, str]]:
                     out.append((begin, addr + size, name))
                 begin = addr + size
                 tracker.reset()
+    return out
+
+
+def _x64_plt_stubs(b: ElfBinary, sec: Section) -> list[tuple[int, int, str]]:
+    """The stubs of an x86-64 PLT in the standard layout, read from its bytes; [] for any other
+    layout (the disassembling path then takes it). Same stubs as that path: one per `jmp [rip+X]`,
+    from the end of the previous such jump to the end of this one."""
+    d = b.data[sec.offset : sec.offset + sec.size]
+    if sec.name == ".plt":
+        regular = len(d) % 16 == 0 and len(d) >= 32 and d[0:2] == b"\xff\x35" and d[6:8] == b"\xff\x25"
+        regular = regular and all(
+            d[k : k + 2] == b"\xff\x25" and d[k + 6] == 0x68 and d[k + 11] == 0xE9
+            for k in range(16, len(d), 16)
+        )
+        jumps = [6] + list(range(16, len(d), 16))
+    elif sec.name == ".plt.got":
+        regular = len(d) % 8 == 0 and len(d) >= 8
+        regular = regular and all(
+            d[k : k + 2] == b"\xff\x25" and d[k + 6 : k + 8] == b"\x66\x90" for k in range(0, len(d), 8)
+        )
+        jumps = list(range(0, len(d), 8))
+    else:
+        return []
+    if not regular:
+        return []
+    out: list[tuple[int, int, str]] = []
+    begin = sec.addr
+    for k in jumps:
+        end = sec.addr + k + 6
+        (disp,) = struct.unpack_from("<i", d, k + 2)
+        name = b.slot_imports.get(end + disp)
+        if name:
+            out.append((begin, end, name))
+        begin = end
     return out
 
 
