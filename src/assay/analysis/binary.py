@@ -1468,13 +1468,16 @@ _RIP_MODRM = np.isin(np.arange(256), [0x05, 0x0D, 0x15, 0x1D, 0x25, 0x2D, 0x35, 
 _EBX_MODRM = np.isin(np.arange(256), [0x83, 0x8B, 0x93, 0x9B, 0xA3, 0xAB, 0xB3, 0xBB])
 
 
-def _x86_section(b: ElfBinary, sec: Section) -> tuple[Words, Words]:
+def _x86_section(b: ElfBinary, sec: Section) -> tuple[npt.NDArray[np.uint8], Words]:
     """(bytes, the little-endian 32-bit value at every offset) of a section: x86 is not aligned."""
-    u8 = b.words(sec.offset, sec.size, 1)
+    code = memoryview(b.data)[sec.offset : sec.offset + sec.size]
+    u8 = np.frombuffer(code, dtype=np.uint8)
     key = (sec.offset, 0)
     v32 = b._words.get(key)
     if v32 is None:
-        v32 = u8[:-3] | (u8[1:-2] << 8) | (u8[2:-1] << 16) | (u8[3:] << 24) if len(u8) >= 4 else u8[:0]
+        # one unaligned, overlapping view (a stride of one byte) read in one pass
+        n = max(0, len(code) - 3)
+        v32 = np.ndarray((n,), dtype="<u4", buffer=code, strides=(1,)).astype(np.int64)
         b._words[key] = v32
     return u8, v32
 
