@@ -601,7 +601,11 @@ def _signed_np(v: Words, bits: int) -> Words:
 def _section_words(b: ElfBinary, s: Section, width: int = 4) -> tuple[Words, Words]:
     """(words, their virtual addresses) of a section."""
     w = b.words(s.offset, s.size, width)
-    return w, s.addr + width * np.arange(len(w), dtype=np.int64)
+    key = (s.offset, -width)  # the addresses, cached beside the words
+    pcs = b._words.get(key)
+    if pcs is None:
+        pcs = b._words[key] = s.addr + width * np.arange(len(w), dtype=np.int64)
+    return w, pcs
 
 
 def _member(v: Words, table: Words) -> npt.NDArray[np.bool_]:
