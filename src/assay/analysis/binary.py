@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import functools
 import re
 import struct
 import typing
@@ -795,6 +796,42 @@ def _split_ops(ops: str) -> list[str]:
     return [x.strip() for x in _OPERAND_COMMA.split(ops)] if ops.strip() else []
 
 
+@functools.lru_cache(maxsize=8192)
+def _arm_mem(text: str) -> tuple[str, int, str] | None:
+    """(base register, offset, "!" for write-back) of an ARM/AArch64 memory operand."""
+    mm = _ARM_MEM.match(text)
+    return (mm.group(1), int(mm.group(2) or "0", 0), mm.group(3)) if mm else None
+
+
+@functools.lru_cache(maxsize=8192)
+def _mips_mem(text: str) -> tuple[str, int] | None:
+    """(base register, offset) of a MIPS memory operand."""
+    mm = _MIPS_MEM.search(text)
+    return (mm.group(2), int(mm.group(1) or "0", 0)) if mm else None
+
+
+@functools.lru_cache(maxsize=8192)
+def _x86_mem_parts(text: str) -> tuple[int, int, tuple[str, ...]] | None:
+    """(access size or 0 for the word size, displacement, added registers) of an x86 memory
+    operand; None for none, or for a scaled index the tracker does not follow."""
+    mm = _X86_MEM.search(text)
+    if not mm:
+        return None
+    disp = 0
+    regs: list[str] = []
+    for p in re.findall(r"[+-]?[^+-]+", mm.group(2).replace(" ", "")):
+        sign = -1 if p.startswith("-") else 1
+        p = p.lstrip("+-")
+        v = _imm(p)
+        if v is not None:
+            disp += sign * v
+        elif "*" in p:
+            return None
+        else:
+            regs.append(p)
+    return _SIZE.get(mm.group(1) or "", 0), disp, tuple(regs)
+
+
 _X86_MEM = re.compile(r"(?:(byte|word|dword|qword) ptr )?(?:\w+:)?\[([^\]]+)\]")
 _ARM_MEM = re.compile(r"\[(\w+)(?:, #(-?0x[0-9a-f]+|-?\d+))?\](!?)")
 _MIPS_MEM = re.compile(r"(-?0x[0-9a-f]+|-?\d+)?\((\$\w+)\)")
@@ -988,15 +1025,15 @@ class _Tracker:
         elif m in ("li",):
             self.set(o[0], _imm(o[1]))
         elif m in ("lw", "ld", "lh", "lhu", "lb", "lbu"):
-            mm = _MIPS_MEM.search(o[1])
+            mm = _mips_mem(o[1])
             if mm:
                 sz = {"lw": 4, "ld": 8, "lh": 2, "lhu": 2, "lb": 1, "lbu": 1}[m]
-                self.set(o[0], self.load(self.get(mm.group(2)), int(mm.group(1) or "0", 0), sz))
+                self.set(o[0], self.load(self.get(mm[0]), mm[1], sz))
         elif m in ("sw", "sd", "sh", "sb"):
-            mm = _MIPS_MEM.search(o[1])
+            mm = _mips_mem(o[1])
             if mm:
                 sz = {"sw": 4, "sd": 8, "sh": 2, "sb": 1}[m]
-                self.store(self.get(mm.group(2)), int(mm.group(1) or "0", 0), sz, self.get(o[0]))
+                self.store(self.get(mm[0]), mm[1], sz, self.get(o[0]))
         elif m in ("jalr", "jal", "bal", "jr", "j", "b"):
             tgt = self.get(o[-1]) if m in ("jalr", "jr") else _imm(o[-1])
             if m in ("jalr", "jal", "bal"):
@@ -1042,39 +1079,39 @@ class _Tracker:
                 return None
             return None if o[0].startswith("#") else ("jump", self.get(o[0]))
         if base_m == "ldr" and o[0] == "pc":
-            mm = _ARM_MEM.match(o[1])
+            mm = _arm_mem(o[1])
             if mm:
-                base = self._arm_reg_value(mm.group(1), addr)
-                slot = self.add(base, int(mm.group(2) or "0", 0))
+                base = self._arm_reg_value(mm[0], addr)
+                slot = self.add(base, mm[1])
                 return ("jump", slot)
             return None
         if base_m in ("ldr", "ldrb", "ldrh", "ldrsb", "ldrsh") and len(o) >= 2:
-            mm = _ARM_MEM.match(o[1])
+            mm = _arm_mem(o[1])
             if mm:
                 sz = {"ldr": 4, "ldrb": 1, "ldrh": 2, "ldrsb": 1, "ldrsh": 2}[base_m]
-                r = mm.group(1)
-                off = int(mm.group(2) or "0", 0)
+                r = mm[0]
+                off = mm[1]
                 if r == "pc":
                     pc = self._pc(addr) & ~3
                     self.set(o[0], self.b.word(pc + off, sz))
                 else:
                     self.set(o[0], self.load(self.get(r), off, sz))
-                    if mm.group(3) == "!":
+                    if mm[2] == "!":
                         self.set(r, self.add(self.get(r), off))
             else:
                 self.set(o[0], None)
             return None
         if base_m in ("str", "strb", "strh") and len(o) >= 2:
-            mm = _ARM_MEM.match(o[1])
+            mm = _arm_mem(o[1])
             if mm:
                 sz = {"str": 4, "strb": 1, "strh": 2}[base_m]
-                self.store(self.get(mm.group(1)), int(mm.group(2) or "0", 0), sz, self.get(o[0]))
+                self.store(self.get(mm[0]), mm[1], sz, self.get(o[0]))
             return None
         if base_m == "strd" and len(o) >= 3:
-            mm = _ARM_MEM.match(o[2])
+            mm = _arm_mem(o[2])
             if mm:
-                base = self.get(mm.group(1))
-                off = int(mm.group(2) or "0", 0)
+                base = self.get(mm[0])
+                off = mm[1]
                 self.store(base, off, 4, self.get(o[0]))
                 self.store(base, off + 4, 4, self.get(o[1]))
             return None
@@ -1158,28 +1195,28 @@ class _Tracker:
                 cur = (cur & ~(0xFFFF << shift)) | (imm << shift)
             self.set(o[0], cur if isinstance(cur, int) else None)
         elif m in ("ldr", "ldrb", "ldrh", "ldur", "ldrsw") and len(o) >= 2:
-            mm = _ARM_MEM.match(o[1])
+            mm = _arm_mem(o[1])
             sz = {"ldrb": 1, "ldrh": 2, "ldrsw": 4}.get(m, 8 if o[0].startswith("x") else 4)
             if mm:
-                off = int(mm.group(2) or "0", 0)
-                self.set(o[0], self.load(self.get(mm.group(1)), off, sz))
-                if mm.group(3) == "!":
-                    self.set(mm.group(1), self.add(self.get(mm.group(1)), off))
+                off = mm[1]
+                self.set(o[0], self.load(self.get(mm[0]), off, sz))
+                if mm[2] == "!":
+                    self.set(mm[0], self.add(self.get(mm[0]), off))
             elif o[1].startswith("#"):
                 self.set(o[0], self.load(_imm(o[1]), 0, sz))
             else:
                 self.set(o[0], None)
         elif m in ("str", "strb", "strh", "stur") and len(o) >= 2:
-            mm = _ARM_MEM.match(o[1])
+            mm = _arm_mem(o[1])
             if mm:
                 sz = {"strb": 1, "strh": 2}.get(m, 8 if o[0].startswith("x") else 4)
-                self.store(self.get(mm.group(1)), int(mm.group(2) or "0", 0), sz, self.get(o[0]))
+                self.store(self.get(mm[0]), mm[1], sz, self.get(o[0]))
         elif m == "stp" and len(o) >= 3:
-            mm = _ARM_MEM.match(o[2])
+            mm = _arm_mem(o[2])
             if mm:
                 sz = 8 if o[0].startswith("x") else 4
-                base = self.get(mm.group(1))
-                off = int(mm.group(2) or "0", 0)
+                base = self.get(mm[0])
+                off = mm[1]
                 self.store(base, off, sz, self.get(o[0]))
                 self.store(base, off + sz, sz, self.get(o[1]))
         elif m in ("bl", "blr"):
@@ -1204,27 +1241,14 @@ class _Tracker:
         return None
 
     def _x86_mem(self, text: str) -> tuple[Value, int, int] | None:
-        mm = _X86_MEM.search(text)
-        if not mm:
+        parsed = _x86_mem_parts(text)
+        if parsed is None:
             return None
-        size = _SIZE.get(mm.group(1) or "", self.b.bits // 8)
-        inner = mm.group(2).replace(" ", "")
-        parts = re.findall(r"[+-]?[^+-]+", inner)
+        size, disp, regs = parsed
         base: Value = 0
-        disp = 0
-        for p in parts:
-            sign = -1 if p.startswith("-") else 1
-            p = p.lstrip("+-")
-            v = _imm(p)
-            if v is not None:
-                disp += sign * v
-            elif "*" in p:
-                return None
-            elif p == "rip":
-                base = self.add(base, self._next)
-            else:
-                base = self.add(base, self.regs.get(self.reg(p)))
-        return base, disp, size
+        for r in regs:
+            base = self.add(base, self._next if r == "rip" else self.regs.get(self.reg(r)))
+        return base, disp, size or self.b.bits // 8
 
     def _x64(self, addr: int, size: int, m: str, o: list[str]) -> Any:
         return self._x86(addr, size, m, o)

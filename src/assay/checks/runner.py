@@ -149,7 +149,8 @@ def _run_pooled(
         _kill(pool)
         gc.unfreeze()
         raise
-    pool.shutdown(wait=True)
+    # Every result is in: the idle workers exit by themselves while the scan goes on.
+    pool.shutdown(wait=False)
     gc.unfreeze()
     return outcomes, lost + list(queue)
 
