@@ -180,6 +180,7 @@ class ElfBinary:
     # decoded operand text, shared by every walk of this binary (handlers never mutate them)
     _operands: dict[str, list[str]] = field(default_factory=dict, repr=False)
     _disassemblers: dict[bool, Any] = field(default_factory=dict, repr=False)  # by Thumb mode
+    _loads: dict[tuple[int, int], Any] = field(default_factory=dict, repr=False)  # (addr, size) -> Value
     # (operands, jump, first destination) by (mnemonic, operand text)
     _shapes: dict[tuple[str, str], tuple[list[str], tuple[int | None, bool] | None, str | None]] = field(
         default_factory=dict, repr=False
@@ -939,17 +940,24 @@ class _Tracker:
         """Value of a memory load from base+off."""
         addr = self.add(base, off)
         if isinstance(addr, int):
+            # constant addresses: the answer depends on the file alone, so is kept per binary
+            key = (addr, size)
+            if key in self.b._loads:
+                return self.b._loads[key]
             name = self.b.slot_imports.get(addr)
+            value: Value = None
             if name:
-                return ("imp", name)
-            sec = self.b.section_at(addr)
-            if (
-                sec is not None
-                and not sec.nobits
-                and not (sec.write and sec.name not in (".got", ".got.plt"))
-            ):
-                return self.b.word(addr, size)
-            return None
+                value = ("imp", name)
+            else:
+                sec = self.b.section_at(addr)
+                if (
+                    sec is not None
+                    and not sec.nobits
+                    and not (sec.write and sec.name not in (".got", ".got.plt"))
+                ):
+                    value = self.b.word(addr, size)
+            self.b._loads[key] = value
+            return value
         if isinstance(addr, tuple) and addr[0] == "sp":
             if size >= 4 and addr[1] in self.stack:
                 return self.stack[addr[1]]
