@@ -92,6 +92,30 @@ def test_unknown_format_is_a_usage_error(run_assay: Any, image: Path) -> None:
     _one_error_line(run_assay("scan", image, "-f", "pdf"), 2, "pdf")
 
 
+def test_unknown_check_is_one_line_error(run_assay: Any, image: Path) -> None:
+    _one_error_line(run_assay("scan", image, "--check", "no-such-rule"), 3, "no-such-rule")
+
+
+def test_negative_jobs_is_one_line_error(run_assay: Any, image: Path) -> None:
+    _one_error_line(run_assay("scan", image, "--jobs", "-1"), 3, "--jobs")
+
+
+def test_only_the_checks_asked_for_run_side_by_side_or_in_turn(run_assay: Any, image: Path) -> None:
+    reports = []
+    for jobs in ("1", "2"):
+        proc = run_assay(
+            "scan", image, "--json", "--check", "remote-shell", "--check", "setuid-shell", "--jobs", jobs
+        )
+        assert proc.returncode == 0, proc.stderr
+        reports.append(json.loads(proc.stdout))
+    serial, parallel = reports
+    assert {r["id"] for r in serial["rules"]} == {"remote-shell", "setuid-shell"}
+    assert set(serial["stats"]["timings"]["per_check"]) == {"remote-shell", "setuid-shell"}
+    assert {f["rule"] for f in serial["findings"]} == {"remote-shell", "setuid-shell"}
+    assert serial["stats"]["check_jobs"] == 1 and parallel["stats"]["check_jobs"] == 2
+    assert [f["id"] for f in parallel["findings"]] == [f["id"] for f in serial["findings"]]
+
+
 def test_json_flag_prints_only_json(run_assay: Any, image: Path) -> None:
     proc = run_assay("scan", image, "--json")
     assert proc.returncode == 0, proc.stderr
