@@ -132,3 +132,63 @@ def test_without_fork_the_checks_run_in_turn(tree: Path, monkeypatch: pytest.Mon
     run = run_checks(_context(tree), [HARDCODED, BROKEN], jobs=4)
     assert run.jobs == 1
     assert len(run.findings) == 5 and "zz-broken" in run.errors
+
+
+SLOW_RUN = r"""
+import sys, time
+from pathlib import Path
+from assay.checks import CheckContext, run_checks
+from assay.checks.base import Check
+from assay.index import build_index
+from assay.model import Severity
+from assay.unpack import index_directory
+
+def slow(ctx):
+    time.sleep(60)
+    yield from ()
+
+def halves(ctx):
+    return [(1, frozenset({"/a"})), (1, frozenset({"/b"}))]
+
+check = Check(id="slow", category="test", severity=Severity.LOW, title="t", description="d", run=slow, split=halves)
+ctx = CheckContext(index=build_index([index_directory(Path(sys.argv[1]), "fs0")]))
+print("started", flush=True)
+try:
+    run_checks(ctx, [check], jobs=2)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+    sys.exit(130)
+"""
+
+
+def test_ctrl_c_stops_the_workers_too(tmp_path: Path) -> None:
+    import os
+    import signal
+    import sys
+    import time
+
+    (tmp_path / "a").write_text("a")
+    (tmp_path / "b").write_text("b")
+    script = tmp_path / "slow.py"
+    script.write_text(SLOW_RUN)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(tmp_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group: the workers are in it too
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "started"
+    time.sleep(1.5)  # the workers are forked and asleep in the check
+    os.killpg(proc.pid, signal.SIGINT)
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and "interrupted" in out
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            return  # nothing of the run is left
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGKILL)
+    raise AssertionError("a worker outlived the interrupted run")
