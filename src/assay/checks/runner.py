@@ -199,7 +199,8 @@ def _collect(checks: list[Check], outcomes: list[_Outcome], jobs: int) -> CheckR
     timings = {c.id: 0.0 for c in checks}
     errors: dict[str, str] = {}
     seen: set[str] = set()
-    # Check order, then part order within a check: the same findings as a serial run.
+    # In check order, so that of two findings with one id the one a serial run keeps is kept;
+    # the sort below then fixes the order whatever order the parts came back in.
     order = {c.id: i for i, c in enumerate(checks)}
     for check_id, found, seconds, error in sorted(outcomes, key=lambda o: order[o[0]]):
         timings[check_id] += seconds
