@@ -27,7 +27,6 @@ from assay.analysis.binary import (
     call_sites,
     elf_cache,
     referencing_functions,
-    strings_in,
 )
 from assay.checks.base import Check, CheckContext, evidence_at
 from assay.index import FileEntry
@@ -67,7 +66,12 @@ _TECH_TOKEN = re.compile(
 )
 _DOMAIN = re.compile(r"@[\w-]+\.[a-z]{2,}")
 # What _password_like can accept at all: a cheap first cut over thousands of library strings.
-_SECRET_SHAPE = re.compile(rb"(?=.*[0-9A-Z])[^\s%/=\\]{6,64}")
+# The NUL-terminated strings (as strings_in reads them) of 6-64 bytes other than blanks, %, /, =
+# and backslash, holding a digit or a capital; found in one regex pass over a section.
+_SECRET_SHAPE = re.compile(
+    rb"(?<![\x20-\x7e\t\n\r])[\x21-\x24\x26-\x2e\x30-\x3c\x3e-\x5b\x5d-\x7e]{6,64}(?=\0)"
+)
+_DIGIT_OR_CAPITAL = re.compile(rb"[0-9A-Z]")
 _WORDLIKE = re.compile(r"^[a-z0-9]+(?:[-_.][a-z0-9]+)+$")
 _USERLIKE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{2,31}$")
 # A product model (capitals, a number, a capital suffix) is compared to tell hardware apart.
@@ -222,6 +226,18 @@ def _prompt_strings(b: ElfBinary, sections: list[str]) -> list[StringRef]:
     return out
 
 
+def _secret_shaped(b: ElfBinary, sections: list[str]) -> Iterator[StringRef]:
+    """The strings of these sections that _SECRET_SHAPE admits: the same as filtering
+    strings_in(), without building a reference for every string."""
+    for sec in b.sections:
+        if sec.name not in sections or sec.nobits:
+            continue
+        d = b.data[sec.offset : sec.offset + sec.size]
+        for m in _SECRET_SHAPE.finditer(d):
+            if _DIGIT_OR_CAPITAL.search(m.group()):
+                yield StringRef(sec.addr + m.start(), sec.offset + m.start(), m.group())
+
+
 _Pairs = list[tuple[FunctionFacts, list[CompareSite], bool]]
 
 
@@ -252,11 +268,7 @@ def _credential_compares(data: bytes, b: ElfBinary) -> _Pairs:
             compare_calls = calls
 
         def keys() -> list[int]:
-            secret_like = [
-                s
-                for s in strings_in(b, rodata)
-                if _SECRET_SHAPE.fullmatch(s.text) and _password_like(s.text.decode("latin-1"))
-            ]
+            secret_like = [s for s in _secret_shaped(b, rodata) if _password_like(s.text.decode("latin-1"))]
             found = referencing_functions(b, secret_like)
             found.update(composing)
             return sorted(found)
