@@ -611,11 +611,17 @@ def _section_words(b: ElfBinary, s: Section, width: int = 4) -> tuple[Words, Wor
 
 
 def _member(v: Words, table: Words) -> npt.NDArray[np.bool_]:
-    """np.isin(v, table) for a sorted table, by binary search: several times faster on big v."""
+    """np.isin(v, table) for a sorted table, by binary search: several times faster on big v.
+    Only values within the table's range are searched (string addresses are a narrow range)."""
+    out = np.zeros(v.shape, dtype=bool)
     if not len(table):
-        return np.zeros(v.shape, dtype=bool)
-    i = np.minimum(np.searchsorted(table, v), len(table) - 1)
-    return table[i] == v
+        return out
+    cand = np.flatnonzero((v >= table[0]) & (v <= table[-1]))
+    if len(cand):
+        sub = v[cand]
+        i = np.minimum(np.searchsorted(table, sub), len(table) - 1)
+        out[cand] = table[i] == sub
+    return out
 
 
 def _in_spans(starts: Words, ends: Words, v: Words) -> npt.NDArray[np.bool_]:
