@@ -35,18 +35,9 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from assay.model import BACKDOOR_CATEGORIES
+
 ASSAY = Path(sys.executable).with_name("assay")
-BACKDOOR_CATEGORIES = (
-    "default-credential",
-    "hidden-account",
-    "hardcoded-credential",
-    "private-key",
-    "authorized-key",
-    "remote-shell",
-    "known-backdoor",
-    "phone-home",
-    "setuid-shell",
-)
 
 
 def scan(

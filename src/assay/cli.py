@@ -135,7 +135,7 @@ def scan(
     if checks:
         from assay.checks import all_checks
 
-        known = {c.id for c in all_checks()} | {c.category for c in all_checks()}
+        known = {name for c in all_checks() for name in (c.id, c.category)}
         unknown = sorted(set(checks) - known)
         if unknown:
             raise InputError(f"unknown --check {', '.join(unknown)}; see docs/checks.md for the ids")

@@ -260,6 +260,13 @@ class ElfBinary:
             return None
         return StringRef(vaddr, off, text)
 
+    def section_bytes(self, names: Iterable[str]) -> Iterator[tuple[Section, bytes]]:
+        """(section, its bytes) of the named sections that have bytes in the file."""
+        wanted = set(names)
+        for sec in self.sections:
+            if sec.name in wanted and not sec.nobits:
+                yield sec, self.data[sec.offset : sec.offset + sec.size]
+
     def text_sections(self) -> list[Section]:
         skip = {".plt", ".plt.got", ".plt.sec", ".MIPS.stubs", ".init", ".fini", ".iplt"}
         return [s for s in self.sections if s.execute and not s.nobits and s.size and s.name not in skip]
@@ -783,6 +790,10 @@ def _arm_plt_stubs(b: ElfBinary, sec: Section) -> list[tuple[int, int, str]]:
 # The tracker
 
 
+# What an instruction handler raises on operand text it cannot read: the instruction is skipped.
+_HANDLER_ERRORS = (ValueError, IndexError, TypeError, OverflowError)
+
+
 def _imm(text: str) -> int | None:
     t = text.strip().lstrip("#$").strip()
     try:
@@ -1018,7 +1029,7 @@ class _Tracker:
             if o is None:
                 o = self.b._operands[ops] = _operand_list(ops)
             return self._op(addr, size, mnem, o)
-        except (ValueError, IndexError, TypeError, OverflowError):
+        except _HANDLER_ERRORS:
             return None
 
     def _mips(self, addr: int, size: int, m: str, o: list[str]) -> Any:
@@ -1592,7 +1603,7 @@ def _walk(b: ElfBinary, t: _Tracker, code: bytes, start: int, end: int) -> tuple
         o, br, dest = shape
         try:
             ev = handle(addr, size, mnem, o)
-        except (ValueError, IndexError, TypeError, OverflowError):
+        except _HANDLER_ERRORS:
             ev = None
         # string references: any register just written that points at a C string
         if dest is not None:
@@ -1948,9 +1959,6 @@ def imported_names(data: bytes) -> set[str]:
 
 def strings_in(b: ElfBinary, sections: Iterable[str] = (".rodata",)) -> Iterator[StringRef]:
     """Printable NUL-terminated strings of the given sections."""
-    for s in b.sections:
-        if s.name not in sections or s.nobits:
-            continue
-        d = b.data[s.offset : s.offset + s.size]
+    for s, d in b.section_bytes(sections):
         for m in re.finditer(rb"[\x20-\x7e\t\n\r]{3,}(?=\0)", d):
             yield StringRef(s.addr + m.start(), s.offset + m.start(), m.group())

@@ -201,10 +201,7 @@ def _prompt_strings(b: ElfBinary, sections: list[str]) -> list[StringRef]:
     """The prompts among a binary's strings, found from their key words rather than by reading
     every string: the same strings as filtering strings_in() with _is_prompt, far faster."""
     out: list[StringRef] = []
-    for sec in b.sections:
-        if sec.name not in sections or sec.nobits:
-            continue
-        d = b.data[sec.offset : sec.offset + sec.size]
+    for sec, d in b.section_bytes(sections):
         hits = [m.start() for m in _STEMS.finditer(d.lower())]
         if not hits:
             continue
@@ -229,10 +226,7 @@ def _prompt_strings(b: ElfBinary, sections: list[str]) -> list[StringRef]:
 def _secret_shaped(b: ElfBinary, sections: list[str]) -> Iterator[StringRef]:
     """The strings of these sections that _SECRET_SHAPE admits: the same as filtering
     strings_in(), without building a reference for every string."""
-    for sec in b.sections:
-        if sec.name not in sections or sec.nobits:
-            continue
-        d = b.data[sec.offset : sec.offset + sec.size]
+    for sec, d in b.section_bytes(sections):
         for m in _SECRET_SHAPE.finditer(d):
             if _DIGIT_OR_CAPITAL.search(m.group()):
                 yield StringRef(sec.addr + m.start(), sec.offset + m.start(), m.group())
@@ -511,30 +505,39 @@ def _script_findings(entry: FileEntry, data: bytes) -> Iterator[Finding]:
 # ---------------------------------------------------------------------------
 
 
+def _candidates(ctx: CheckContext) -> Iterator[tuple[FileEntry, str]]:
+    """(file, "elf" or "script") for each file the check reads: run and split pick the same."""
+    for entry in ctx.index.files():
+        if entry.size <= 0:
+            continue
+        if entry.elf is not None:
+            if entry.size <= _MAX_ELF:
+                yield entry, "elf"
+        elif entry.size <= _MAX_SCRIPT and entry.filetype in ("script", "text"):
+            yield entry, "script"
+
+
 def run(ctx: CheckContext) -> Iterator[Finding]:
     elves = elf_cache(ctx.memo)
     seen: dict[str, _Pairs] = {}
-    for entry in ctx.index.files():
-        if entry.size <= 0 or not ctx.wants(entry):
+    for entry, kind in _candidates(ctx):
+        if not ctx.wants(entry):
             continue
-        if entry.elf is not None:
-            if entry.size > _MAX_ELF:
-                continue
-            data = ctx.index.read(entry)
-            if not _worth_disassembling(entry, data):
-                continue
-            key = entry.sha256 or entry.path
-            b = elves.load(key, data)
-            if b is None or not (b.imports & COMPARE_FUNCTIONS or (len(data) <= _SMALL_ELF and b.has_interp)):
-                continue
-            if key not in seen:  # copies and hard links of one program: analysed once
-                seen[key] = _credential_compares(data, b)
-            for fn, pair, has_user in seen[key]:
-                yield _binary_finding(entry, data, b, fn, pair, has_user)
-        elif entry.size <= _MAX_SCRIPT and entry.filetype in ("script", "text"):
-            data = ctx.index.read(entry)
+        data = ctx.index.read(entry)
+        if kind == "script":
             if _is_script(entry, data[:4]):
                 yield from _script_findings(entry, data)
+            continue
+        if not _worth_disassembling(entry, data):
+            continue
+        key = entry.sha256 or entry.path
+        b = elves.load(key, data)
+        if b is None or not (b.imports & COMPARE_FUNCTIONS or (len(data) <= _SMALL_ELF and b.has_interp)):
+            continue
+        if key not in seen:  # copies and hard links of one program: analysed once
+            seen[key] = _credential_compares(data, b)
+        for fn, pair, has_user in seen[key]:
+            yield _binary_finding(entry, data, b, fn, pair, has_user)
 
 
 def split(ctx: CheckContext) -> list[tuple[int, frozenset[str]]]:
@@ -543,16 +546,13 @@ def split(ctx: CheckContext) -> list[tuple[int, frozenset[str]]]:
     binaries: dict[str, list[str]] = {}
     sizes: dict[str, int] = {}
     scripts: list[str] = []
-    for entry in ctx.index.files():
-        if entry.size <= 0:
-            continue
-        if entry.elf is not None:
-            if entry.size <= _MAX_ELF:
-                key = entry.sha256 or entry.path
-                binaries.setdefault(key, []).append(entry.path)
-                sizes[key] = entry.size
-        elif entry.size <= _MAX_SCRIPT and entry.filetype in ("script", "text"):
+    for entry, kind in _candidates(ctx):
+        if kind == "script":
             scripts.append(entry.path)
+            continue
+        key = entry.sha256 or entry.path
+        binaries.setdefault(key, []).append(entry.path)
+        sizes[key] = entry.size
     parts = [(sizes[k], frozenset(paths)) for k, paths in binaries.items()]
     if scripts:
         parts.append((len(scripts), frozenset(scripts)))
