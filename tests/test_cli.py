@@ -116,6 +116,48 @@ def test_only_the_checks_asked_for_run_side_by_side_or_in_turn(run_assay: Any, i
     assert [f["id"] for f in parallel["findings"]] == [f["id"] for f in serial["findings"]]
 
 
+LOGIN_C = r"""
+#include <stdio.h>
+#include <string.h>
+int main(void) {
+    char pass[64];
+    fputs("Password: ", stdout);
+    if (!fgets(pass, sizeof pass, stdin)) return 1;
+    pass[strcspn(pass, "\n")] = 0;
+    if (strcmp(pass, "Zx9!kLm2q") == 0) { puts("welcome"); return 0; }
+    return 1;
+}
+"""
+
+
+def test_result_cache_is_reused_by_the_next_scan(run_assay: Any, make_squashfs: Any, tmp_path: Path) -> None:
+    import sqlite3
+
+    (tmp_path / "login.c").write_text(LOGIN_C)
+    subprocess.run(["gcc", "-O2", "-s", "-o", str(tmp_path / "login"), str(tmp_path / "login.c")], check=True)
+    program = (tmp_path / "login").read_bytes()
+    image = make_squashfs({**FILES, "/usr/sbin/login": program}, modes={"/usr/sbin/login": 0o755})
+    cache = tmp_path / "cache" / "results.sqlite"
+    reports = []
+    for _ in range(2):
+        proc = run_assay("scan", image, "--json", "--check", "hardcoded-credential", "--cache", cache)
+        assert proc.returncode == 0, proc.stderr
+        reports.append(json.loads(proc.stdout))
+    first, second = reports
+    assert [f["title"] for f in first["findings"]] == ["Hard-coded password 'Zx9!kLm2q' compared in login"]
+    assert second["findings"] == first["findings"]
+    assert first["stats"]["result_cache"] == str(cache)
+    rows = sqlite3.connect(cache).execute("SELECT check_id, sha256 FROM results").fetchall()
+    login = next(f for f in first["files"] if f["path"] == "/usr/sbin/login")
+    assert ("hardcoded-credential", login["sha256"]) in rows
+
+
+def test_result_cache_that_is_a_directory_is_one_line_error(
+    run_assay: Any, image: Path, tmp_path: Path
+) -> None:
+    _one_error_line(run_assay("scan", image, "--cache", tmp_path), 3, "--cache")
+
+
 def test_json_flag_prints_only_json(run_assay: Any, image: Path) -> None:
     proc = run_assay("scan", image, "--json")
     assert proc.returncode == 0, proc.stderr

@@ -110,6 +110,15 @@ def scan(
         int,
         typer.Option(help="Processes the checks run in (default 0: one per CPU, at most 4; 1: in turn)."),
     ] = 0,
+    cache: Annotated[
+        Path | None,
+        typer.Option(
+            "--cache",
+            envvar="ASSAY_RESULT_CACHE",
+            help="SQLite file of per-file check results to reuse and extend, so a program seen in an "
+            "earlier scan is not analysed again (default: none kept).",
+        ),
+    ] = None,
 ) -> None:
     """Unpack IMAGE, index it, hunt for back doors and weaknesses, and report with evidence."""
     from assay.checks import default_jobs
@@ -132,6 +141,8 @@ def scan(
         raise InputError(f"--fail-on must be one of {', '.join(s.value for s in Severity)}")
     if jobs < 0:
         raise InputError("--jobs must be 0 (one per CPU) or more")
+    if cache is not None and cache.is_dir():
+        raise InputError(f"--cache {cache}: a directory; give the path of a file")
     if checks:
         from assay.checks import all_checks
 
@@ -155,6 +166,7 @@ def scan(
         vex_triage=triage,
         only_checks=checks or None,
         jobs=jobs or default_jobs(),
+        result_cache=cache,
     )
     if db is None:
         from assay.paths import existing_db_path

@@ -19,6 +19,14 @@ def default_db_path() -> Path:
     return data_dir() / "vulns.sqlite"
 
 
+def result_cache_path(beside: Path | None = None) -> Path:
+    """Where corpus scans keep per-file check results (see checks.cache): ASSAY_RESULT_CACHE, else
+    next to their database file, else in the data directory."""
+    if os.environ.get("ASSAY_RESULT_CACHE"):
+        return Path(os.environ["ASSAY_RESULT_CACHE"])
+    return (beside or data_dir()) / "results-cache.sqlite"
+
+
 def existing_db_path() -> Path | None:
     """The default vulnerability database when there is one we may read; scans then use it."""
     path = default_db_path()

@@ -14,6 +14,7 @@ from typing import Any
 
 from assay import __version__
 from assay.checks import RULESET_VERSION, CheckContext, all_checks, run_checks
+from assay.checks.cache import ResultCache
 from assay.index import FileEntry, FileIndex, build_index
 from assay.model import AFFECTED_STATES, SCHEMA_ID, Component, Finding, Severity
 from assay.unpack import Limits, UnpackResult, unpack
@@ -30,6 +31,8 @@ class ScanOptions:
     vex_triage: Path | None = None
     only_checks: list[str] | None = None
     jobs: int = 1  # processes the checks run in (see checks.runner); the CLI uses one per CPU
+    # SQLite file of per-file check results shared by scans (see checks.cache); None: not kept
+    result_cache: Path | None = None
 
 
 @dataclass
@@ -127,12 +130,22 @@ def _scan(image: Path, workdir: Path, options: ScanOptions, progress: Progress) 
     checks = all_checks()
     if options.only_checks:
         checks = [c for c in checks if c.id in options.only_checks or c.category in options.only_checks]
-    ctx = CheckContext(index=index, options=dict(options.check_options), components=tuple(components))
     t0 = time.perf_counter()
-    run = run_checks(
-        ctx, checks, progress=lambda cid: progress("check " + cid, None, None), jobs=options.jobs
+    results = ResultCache(options.result_cache) if options.result_cache else None
+    ctx = CheckContext(
+        index=index, options=dict(options.check_options), components=tuple(components), results=results
     )
+    try:
+        run = run_checks(
+            ctx, checks, progress=lambda cid: progress("check " + cid, None, None), jobs=options.jobs
+        )
+    finally:
+        if results is not None:
+            results.close()
     timings["checks"] = time.perf_counter() - t0
+    warnings = list(unpacked.warnings) + [f"check {k} failed: {v}" for k, v in sorted(run.errors.items())]
+    if results is not None and results.broken:
+        warnings.append(results.broken)
 
     report = Report(
         image=image_info(image, unpacked),
@@ -140,8 +153,12 @@ def _scan(image: Path, workdir: Path, options: ScanOptions, progress: Progress) 
         files=list(index),
         components=components,
         findings=run.findings,
-        warnings=list(unpacked.warnings) + [f"check {k} failed: {v}" for k, v in sorted(run.errors.items())],
-        stats={"timings": {**timings, "per_check": run.timings}, "check_jobs": run.jobs},
+        warnings=warnings,
+        stats={
+            "timings": {**timings, "per_check": run.timings},
+            "check_jobs": run.jobs,
+            "result_cache": str(options.result_cache) if results is not None and not results.broken else None,
+        },
         rules=[
             {
                 "id": c.id,

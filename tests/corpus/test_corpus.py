@@ -11,6 +11,7 @@ import re
 import secrets
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -225,6 +226,14 @@ def test_local_pool_and_dask_agree(
 
     local, remote = latest_results(local_db), latest_results(dask_db)
     assert len(remote) == 5 and local == remote  # same statuses, errors and reports
+    # Both runs keep per-file check results beside their databases, in one shared cache file.
+    cache = tmp_path / "results-cache.sqlite"
+    assert sqlite3.connect(cache).execute("SELECT count(*) FROM results").fetchone() is not None
+    for db in (local_db, dask_db):
+        store = Store(db)
+        scan = next(s for s in store.list_scans(limit=10) if s.status == "done")
+        assert (store.report(scan.id) or {})["stats"]["result_cache"] == str(cache)
+        store.close()
     one = remote[items["one/image.bin"]["sha256"]]["report"]
     assert {"remote-shell", "default-credential"} <= {f["category"] for f in one["findings"]}
     assert {c["name"] for c in one["components"]} == {"busybox", "dropbear"}

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from assay.checks.cache import ResultCache
 from assay.index import FileEntry, FileIndex
 from assay.model import Component, Evidence, Finding, Severity
 
@@ -25,6 +26,20 @@ class CheckContext:
     # running in a worker of a parallel run get 1: the CPUs are already busy, and a pool of
     # their own would outlive a killed worker.
     processes: int | None = None
+    # Results kept between scans (see checks.cache); None: every result is computed.
+    results: ResultCache | None = field(default=None, compare=False, repr=False)
+
+    def per_file(self, check_id: str, entry: FileEntry, compute: Callable[[], Any]) -> Any:
+        """compute() for this file's content: once per scan, and taken from the result cache when
+        there is one. Only for results that depend on the file's bytes alone, as JSON data."""
+        if not entry.sha256:
+            return compute()
+        memo = self.memo.setdefault(f"per-file:{check_id}", {})
+        if entry.sha256 not in memo:
+            memo[entry.sha256] = (
+                self.results.through(check_id, entry.sha256, compute) if self.results else compute()
+            )
+        return memo[entry.sha256]
 
     def wants(self, entry: FileEntry) -> bool:
         """Whether this run covers the file: always, unless it runs one part of a split check."""

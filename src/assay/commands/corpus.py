@@ -100,6 +100,16 @@ def register(app: typer.Typer) -> None:
         glob: Annotated[str, typer.Option("--glob", help="Only file names matching this pattern.")] = "*",
         rescan: Annotated[bool, typer.Option("--rescan", help="Scan again images already done.")] = False,
         as_json: Annotated[bool, typer.Option("--json", help="Print the per-image results as JSON.")] = False,
+        cache: Annotated[
+            Path | None,
+            typer.Option(
+                "--cache",
+                help="SQLite file of per-file check results the scans share, so a program found in many "
+                "images is analysed once (default: results-cache.sqlite beside an SQLite database, "
+                "else in the data directory).",
+            ),
+        ] = None,
+        no_cache: Annotated[bool, typer.Option("--no-cache", help="Keep no per-file check results.")] = False,
     ) -> None:
         """Scan every image into the database (ASSAY_DATABASE_URL or ASSAY_DATA_DIR). Images with
         a finished scan are skipped, so an interrupted run picks up where it stopped."""
@@ -107,6 +117,7 @@ def register(app: typer.Typer) -> None:
 
         from assay.corpus import collect_images, plan, run
         from assay.corpus.run import connect_dask
+        from assay.paths import result_cache_path
 
         err = Console(stderr=True)
         images = collect_images(source, glob)
@@ -150,7 +161,15 @@ def register(app: typer.Typer) -> None:
                     )
 
             try:
-                run(store, items, workers=workers, timeout=timeout, dask=client, on_result=advance)
+                run(
+                    store,
+                    items,
+                    workers=workers,
+                    timeout=timeout,
+                    dask=client,
+                    on_result=advance,
+                    cache=None if no_cache else str(cache or result_cache_path(store.local_dir())),
+                )
             except KeyboardInterrupt:
                 err.print(
                     f"interrupted: {finished} of {todo} results recorded; run again to resume", markup=False

@@ -1,6 +1,6 @@
 """Runs one scan in its own process so the parent can kill it on timeout.
 
-Usage: python -m assay.corpus.child IMAGE OUT.json
+Usage: python -m assay.corpus.child IMAGE OUT.json [RESULT_CACHE.sqlite]
 Progress goes to stdout as lines prefixed with runner.PROGRESS_MARK; an AssayError is one line on
 stderr and the class's exit code."""
 
@@ -42,6 +42,7 @@ def main(argv: list[str]) -> int:
     image, out = Path(argv[0]), Path(argv[1])
     options = ScanOptions()
     options.vuln_db = existing_db_path()
+    options.result_cache = Path(argv[2]) if len(argv) > 2 else None
     last_time, last_label = 0.0, ""
 
     def progress(stage: str, done: int | None, total: int | None) -> None:

@@ -122,15 +122,17 @@ def run(
     timeout: float = DEFAULT_TIMEOUT,
     dask: Any = None,
     on_result: Callable[[CorpusItem], None] | None = None,
+    cache: str | None = None,
 ) -> list[CorpusItem]:
     """Scan the pending items and record each result as it arrives (so an interrupted run keeps
-    what it finished and the next run skips it). dask: a scheduler address or a connected Client."""
+    what it finished and the next run skips it). dask: a scheduler address or a connected Client;
+    cache: the result cache file the scans share (see checks.cache), None for none."""
     pending = [i for i in items if i.status == "pending"]
     by_path = {str(i.path): i for i in pending}
     results = (
-        _dask_results(dask, pending, timeout)
+        _dask_results(dask, pending, timeout, cache)
         if dask is not None
-        else _local_results(pending, workers, timeout)
+        else _local_results(pending, workers, timeout, cache)
     )
     try:
         for result in results:
@@ -166,13 +168,13 @@ def _record(store: Store, item: CorpusItem, result: dict[str, Any], runner: str)
 
 
 def _local_results(
-    items: list[CorpusItem], workers: int, timeout: float
+    items: list[CorpusItem], workers: int, timeout: float, cache: str | None
 ) -> Generator[dict[str, Any], None, None]:
     # Threads only wait: each scan runs in its own killable subprocess (see runner).
     stop = threading.Event()
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         futures: list[Future[dict[str, Any]]] = [
-            pool.submit(scan_one, str(i.path), timeout, stop.is_set) for i in items
+            pool.submit(scan_one, str(i.path), timeout, stop.is_set, cache) for i in items
         ]
         try:
             for fut in as_completed(futures):
@@ -185,7 +187,7 @@ def _local_results(
 
 
 def _dask_results(
-    dask: Any, items: list[CorpusItem], timeout: float
+    dask: Any, items: list[CorpusItem], timeout: float, cache: str | None
 ) -> Generator[dict[str, Any], None, None]:
     """Each task scans one image by path, so the images must be readable at the same path on
     every worker (a shared or copied corpus folder)."""
@@ -195,7 +197,13 @@ def _dask_results(
     try:
         futures = {
             client.submit(
-                scan_one, str(i.path), timeout, pure=False, key=f"assay-scan-{i.sha256[:16]}-{os.getpid()}"
+                scan_one,
+                str(i.path),
+                timeout,
+                None,
+                cache,
+                pure=False,
+                key=f"assay-scan-{i.sha256[:16]}-{os.getpid()}",
             ): i.path
             for i in items
         }

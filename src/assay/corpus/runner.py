@@ -33,14 +33,15 @@ def scan_in_subprocess(
     timeout: float = DEFAULT_TIMEOUT,
     progress: Callable[[str], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    cache: str | None = None,
 ) -> dict[str, Any]:
     """The report dict of IMAGE, or ScanFailed. progress gets stage names; should_stop is polled
-    about once a second and kills the scan when it returns True."""
+    about once a second and kills the scan when it returns True; cache: the result cache file."""
     with tempfile.TemporaryDirectory(prefix="assay-job-") as tmp:
         out = Path(tmp) / "report.json"
         env = dict(os.environ, TMPDIR=tmp, PYTHONUNBUFFERED="1")
         proc = subprocess.Popen(
-            [sys.executable, "-m", "assay.corpus.child", str(image), str(out)],
+            [sys.executable, "-m", "assay.corpus.child", str(image), str(out), *([cache] if cache else [])],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             stdin=subprocess.DEVNULL,
@@ -131,10 +132,14 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
 
 
 def scan_one(
-    path: str, timeout: float = DEFAULT_TIMEOUT, should_stop: Callable[[], bool] | None = None
+    path: str,
+    timeout: float = DEFAULT_TIMEOUT,
+    should_stop: Callable[[], bool] | None = None,
+    cache: str | None = None,
 ) -> dict[str, Any]:
     """One image of a corpus run, as plain data (the Dask task; top level so it pickles by name).
-    Never raises for a bad image: the failure is part of the result."""
+    Never raises for a bad image: the failure is part of the result. cache: the result cache file
+    (on a Dask worker, that path on the worker's host)."""
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     image = Path(path)
@@ -154,7 +159,7 @@ def scan_one(
         result["seconds"] = time.perf_counter() - t0
         return result
     try:
-        result["report"] = scan_in_subprocess(image, timeout, should_stop=should_stop)
+        result["report"] = scan_in_subprocess(image, timeout, should_stop=should_stop, cache=cache)
     except ScanFailed as exc:
         result["error"] = str(exc)
     result["seconds"] = time.perf_counter() - t0

@@ -124,7 +124,9 @@ def process_next(store: Store, settings: Settings, wid: str, stop: threading.Eve
     try:
         if not path.is_file():
             raise ScanFailed(f"image file missing from the data dir: {scan.image.sha256}")
-        report = scan_in_subprocess(path, settings.scan_timeout, progress, should_stop)
+        report = scan_in_subprocess(
+            path, settings.scan_timeout, progress, should_stop, cache=str(settings.result_cache)
+        )
     except ScanFailed as exc:
         if state["lost"]:
             return True  # someone else owns the scan now

@@ -36,6 +36,11 @@ class Settings:
     def uploads_dir(self) -> Path:
         return self.data_dir / "uploads"
 
+    @property
+    def result_cache(self) -> Path:
+        """Per-file check results the scans share (see checks.cache)."""
+        return self.data_dir / "results-cache.sqlite"
+
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
         directory = Path(os.environ["ASSAY_DATA_DIR"]) if os.environ.get("ASSAY_DATA_DIR") else data_dir()

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -67,6 +68,16 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def local_dir(self) -> Path | None:
+        """The folder of an SQLite database file; None for a server or an in-memory database."""
+        if self.engine.url.get_backend_name() != "sqlite" or self.engine.url.database in (
+            None,
+            "",
+            ":memory:",
+        ):
+            return None
+        return Path(str(self.engine.url.database)).resolve().parent
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -385,3 +385,29 @@ int main(int argc, char **argv) {
 def test_option_value_is_no_user_and_a_repeated_check_is_one_finding(target: str, compile_c, context) -> None:
     found = _run(context({"/usr/sbin/cfgd": compile_c(OPTION_AND_REPEAT, target)}))
     assert [(f.details["user"], f.details["password"]) for f in found] == [(None, "Zq8!rT5m")]
+
+
+def test_a_kept_result_gives_the_same_findings_without_analysing_again(
+    compile_c, context, tmp_path, monkeypatch
+) -> None:
+    import dataclasses
+
+    from assay.checks.cache import ResultCache
+    from assay.checks.hardcoded_credential import check as hcc
+
+    files = {
+        "/usr/sbin/cli": compile_c(STRCMP_PAIR, "x86_64"),
+        "/usr/bin/cli2": compile_c(COMPOSED, "x86_64"),
+    }
+    ctx = context(files)
+    plain = _run(ctx)
+    assert len(plain) == 2
+    kept = _run(dataclasses.replace(ctx, memo={}, results=ResultCache(tmp_path / "c.sqlite")))
+    assert [f.to_dict() for f in kept] == [f.to_dict() for f in plain]
+
+    def no_analysis(*_args: object) -> None:
+        raise AssertionError("analysed again")
+
+    monkeypatch.setattr(hcc, "_binary_results", no_analysis)
+    again = _run(dataclasses.replace(ctx, memo={}, results=ResultCache(tmp_path / "c.sqlite")))
+    assert [f.to_dict() for f in again] == [f.to_dict() for f in plain]

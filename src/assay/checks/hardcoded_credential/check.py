@@ -30,7 +30,7 @@ from assay.analysis.binary import (
 )
 from assay.checks.base import Check, CheckContext, evidence_at
 from assay.index import FileEntry
-from assay.model import Evidence, Finding, Severity
+from assay.model import Finding, Severity
 
 _MAX_ELF = 16 << 20
 _MAX_SCRIPT = 512 << 10
@@ -307,64 +307,67 @@ def _pick_user(texts: list[str], secret: int, used: set[int]) -> int | None:
     return after[0] if after else None
 
 
-def _binary_finding(
-    entry: FileEntry, data: bytes, b: ElfBinary, fn: FunctionFacts, pair: list[CompareSite], has_user: bool
-) -> Finding:
-    user = pair[0].literal.text.decode("latin-1") if has_user else None
-    secret_site = pair[-1]
-    password = secret_site.literal.text.decode("latin-1")
-    evidence: list[Evidence] = []
-    literals = []
-    for site in pair:
-        lit = site.literal
-        role = "user" if has_user and site is pair[0] else "password"
-        info: dict[str, Any] = {
-            "role": role,
-            "literal": lit.text.decode("latin-1"),
-            "how": lit.how,
-            "function": _hex(fn.start),
-            "compare_at": _hex(site.address),
-            "compare": site.callee,
-        }
-        if lit.pieces:
-            info["pieces"] = [{"text": p.text.decode("latin-1"), "offset": p.offset} for p in lit.pieces]
-        literals.append(info)
-        if lit.how == "rodata" or (lit.pieces and lit.how == "composed"):
-            for p in lit.pieces:
-                evidence.append(
-                    evidence_at(entry, data, p.offset, len(p.text), note=f"{role} literal", details=info)
-                )
-        else:
-            # inline or stack-built: the bytes live in the instructions at this offset
-            size = 4 if b.arch in ("mips", "arm", "aarch64") else 8
-            evidence.append(
-                evidence_at(entry, data, lit.offset, size, note=f"{role} literal built in code", details=info)
-            )
+def _binary_results(data: bytes, b: ElfBinary) -> list[dict[str, Any]]:
+    """Each credential compare of a binary as JSON data, which depends on its bytes alone (so it
+    can be kept in the result cache): the literals, where their bytes lie, the prompts seen."""
+    out: list[dict[str, Any]] = []
+    for fn, pair, has_user in _credential_compares(data, b):
+        literals: list[dict[str, Any]] = []
+        spans: list[list[Any]] = []  # [offset, length, note, index into literals]
+        for site in pair:
+            lit = site.literal
+            role = "user" if has_user and site is pair[0] else "password"
+            info: dict[str, Any] = {
+                "role": role,
+                "literal": lit.text.decode("latin-1"),
+                "how": lit.how,
+                "function": _hex(fn.start),
+                "compare_at": _hex(site.address),
+                "compare": site.callee,
+            }
+            if lit.pieces:
+                info["pieces"] = [{"text": p.text.decode("latin-1"), "offset": p.offset} for p in lit.pieces]
+            if lit.how == "rodata" or (lit.pieces and lit.how == "composed"):
+                spans += [[p.offset, len(p.text), f"{role} literal", len(literals)] for p in lit.pieces]
+            else:
+                # inline or stack-built: the bytes live in the instructions at this offset
+                size = 4 if b.arch in ("mips", "arm", "aarch64") else 8
+                spans.append([lit.offset, size, f"{role} literal built in code", len(literals)])
+            literals.append(info)
+        prompts = sorted(
+            {
+                s.text.decode("latin-1").strip()[:40]
+                for s in fn.strings
+                if _CONTEXT.search(s.text.decode("latin-1"))
+            }
+        )
+        out.append(
+            {
+                "function": _hex(fn.start),
+                "user": pair[0].literal.text.decode("latin-1") if has_user else None,
+                "password": pair[-1].literal.text.decode("latin-1"),
+                "literals": literals,
+                "spans": spans,
+                "context_strings": prompts[:6],
+                "arch": b.arch,
+            }
+        )
+    return out
+
+
+def _binary_finding(entry: FileEntry, data: bytes, result: dict[str, Any]) -> Finding:
+    user, password, literals = result["user"], result["password"], result["literals"]
+    evidence = [
+        evidence_at(entry, data, offset, length, note=note, details=literals[i])
+        for offset, length, note, i in result["spans"]
+    ]
     title = (
         f"Hard-coded credential {user}:{password} compared in {entry.name}"
         if user
         else f"Hard-coded password {password!r} compared in {entry.name}"
     )
-    prompts = sorted(
-        {
-            s.text.decode("latin-1").strip()[:40]
-            for s in fn.strings
-            if _CONTEXT.search(s.text.decode("latin-1"))
-        }
-    )
-    return CHECK.finding(
-        entry.path,
-        title,
-        evidence,
-        details={
-            "function": _hex(fn.start),
-            "user": user,
-            "password": password,
-            "literals": literals,
-            "context_strings": prompts[:6],
-            "arch": b.arch,
-        },
-    )
+    details = {k: result[k] for k in ("function", "user", "password", "literals", "context_strings", "arch")}
+    return CHECK.finding(entry.path, title, evidence, details=details)
 
 
 # ---------------------------------------------------------------------------
@@ -519,7 +522,6 @@ def _candidates(ctx: CheckContext) -> Iterator[tuple[FileEntry, str]]:
 
 def run(ctx: CheckContext) -> Iterator[Finding]:
     elves = elf_cache(ctx.memo)
-    seen: dict[str, _Pairs] = {}
     for entry, kind in _candidates(ctx):
         if not ctx.wants(entry):
             continue
@@ -528,16 +530,18 @@ def run(ctx: CheckContext) -> Iterator[Finding]:
             if _is_script(entry, data[:4]):
                 yield from _script_findings(entry, data)
             continue
-        if not _worth_disassembling(entry, data):
-            continue
-        key = entry.sha256 or entry.path
-        b = elves.load(key, data)
-        if b is None or not (b.imports & COMPARE_FUNCTIONS or (len(data) <= _SMALL_ELF and b.has_interp)):
-            continue
-        if key not in seen:  # copies and hard links of one program: analysed once
-            seen[key] = _credential_compares(data, b)
-        for fn, pair, has_user in seen[key]:
-            yield _binary_finding(entry, data, b, fn, pair, has_user)
+
+        def analyse(entry: FileEntry = entry, data: bytes = data) -> list[dict[str, Any]]:
+            if not _worth_disassembling(entry, data):
+                return []
+            b = elves.load(entry.sha256 or entry.path, data)
+            if b is None or not (b.imports & COMPARE_FUNCTIONS or (len(data) <= _SMALL_ELF and b.has_interp)):
+                return []
+            return _binary_results(data, b)
+
+        # copies and hard links of one program are analysed once; other scans' results are reused
+        for result in ctx.per_file(CHECK.id, entry, analyse):
+            yield _binary_finding(entry, data, result)
 
 
 def split(ctx: CheckContext) -> list[tuple[int, frozenset[str]]]:

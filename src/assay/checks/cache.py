@@ -1,0 +1,116 @@
+"""Per-file check results kept between scans, keyed by the file's content and the code that made them.
+
+Firmware images share most of their programs (one vendor SDK, one busybox build across a product
+line), so a corpus scan disassembles the same binary many times. A check whose result for a file
+depends on nothing but the file's bytes can keep that result here: the key is (check id, SHA-256 of
+the file, fingerprint of Assay's code and data), so a changed rule or a new Assay release never
+reads an old result. Values are JSON, never pickle: a cache file someone else could write must not
+be able to run code. The cache is best effort: if it cannot be opened, read or written, the check
+computes the result as it would without one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import assay
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS results (
+    check_id TEXT NOT NULL,
+    code TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (check_id, code, sha256)
+)
+"""
+_SOURCES = (".py", ".yar", ".tsv", ".txt", ".json")
+
+
+def code_fingerprint(package: Path | None = None) -> str:
+    """SHA-256 over the package's code and bundled data (rules, word lists): any edit changes it."""
+    root = package or Path(assay.__file__).parent
+    h = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.suffix in _SOURCES and "__pycache__" not in p.parts):
+        h.update(str(path.relative_to(root)).encode() + b"\0")
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+class ResultCache:
+    """An SQLite file of JSON results. Safe to share between processes, forked ones included:
+    each process opens its own connection."""
+
+    def __init__(self, path: Path, code: str | None = None) -> None:
+        self.path = path
+        self.code = code or code_fingerprint()
+        self._pid = -1
+        self._conn: sqlite3.Connection | None = None
+        self.broken: str | None = None  # why the cache was given up, if it was
+        if self._connect() is not None:
+            self._write("DELETE FROM results WHERE code != ?", (self.code,))  # other code's results are dead
+
+    def _connect(self) -> sqlite3.Connection | None:
+        if self.broken:
+            return None
+        if self._conn is not None and self._pid == os.getpid():
+            return self._conn
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            self.broken = f"result cache {self.path} not used: {exc}"
+            return None
+        # A connection inherited through fork belongs to the parent: leave it alone, open our own.
+        self._conn, self._pid = conn, os.getpid()
+        return conn
+
+    def _write(self, sql: str, args: tuple[Any, ...]) -> None:
+        conn = self._connect()
+        if conn is None:
+            return
+        # another process holds the lock too long, or the disk is full: then it is just not kept
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute(sql, args)
+
+    def get(self, check_id: str, sha256: str) -> Any | None:
+        conn = self._connect()
+        if conn is None:
+            return None
+        try:
+            row = conn.execute(
+                "SELECT value FROM results WHERE check_id = ? AND code = ? AND sha256 = ?",
+                (check_id, self.code, sha256),
+            ).fetchone()
+            return json.loads(row[0]) if row else None
+        except (sqlite3.Error, ValueError):
+            return None
+
+    def put(self, check_id: str, sha256: str, value: Any) -> None:
+        self._write(
+            "INSERT OR REPLACE INTO results (check_id, code, sha256, value) VALUES (?, ?, ?, ?)",
+            (check_id, self.code, sha256, json.dumps(value, separators=(",", ":"))),
+        )
+
+    def through(self, check_id: str, sha256: str, compute: Callable[[], Any]) -> Any:
+        """The kept result, or compute() kept for next time (JSON data other than null)."""
+        value = self.get(check_id, sha256)
+        if value is None:
+            value = compute()
+            self.put(check_id, sha256, value)
+        return value
+
+    def close(self) -> None:
+        if self._conn is not None and self._pid == os.getpid():
+            self._conn.close()
+        self._conn = None
