@@ -237,3 +237,27 @@ def test_compiled_rules_are_cached_on_disk(tmp_path: Path, monkeypatch: pytest.M
     assert [m.rule for m in again.match(data=sample)] == [m.rule for m in first.match(data=sample)] != []
     cached[0].write_bytes(b"not a compiled rule set")  # corrupt or from another YARA: compiled afresh
     assert [m.rule for m in load_rules().match(data=sample)] == [m.rule for m in first.match(data=sample)]
+
+
+def test_a_big_file_is_matched_once_and_then_read_from_the_result_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assay.checks.cache import ResultCache
+    from assay.checks.known_backdoor import check as kb
+
+    big = b"\x7fELF" + bytes(300 << 10) + b"zyfwp\x00\x00\x00PrOw!aN_fXp\x00"  # over the cache threshold
+    root = tmp_path / "root"
+    (root / "usr/sbin").mkdir(parents=True)
+    (root / "usr/sbin/zyfwd").write_bytes(big)
+    index = build_index([index_directory(root, "fs0")])
+    plain = list(CHECK.run(CheckContext(index=index)))
+    assert indicators(plain) == {("/usr/sbin/zyfwd", "zyxel-zyfwp")}
+    kept = list(CHECK.run(CheckContext(index=index, results=ResultCache(tmp_path / "c.sqlite"))))
+    assert [f.to_dict() for f in kept] == [f.to_dict() for f in plain]
+
+    def no_yara(*_args: object) -> None:
+        raise AssertionError("matched again")
+
+    monkeypatch.setattr(kb, "_matches", no_yara)
+    again = list(CHECK.run(CheckContext(index=index, results=ResultCache(tmp_path / "c.sqlite"))))
+    assert [f.to_dict() for f in again] == [f.to_dict() for f in plain]

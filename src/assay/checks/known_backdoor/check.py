@@ -8,6 +8,7 @@ split across two literals or built in registers is still found.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import tempfile
@@ -25,6 +26,8 @@ _SCANNED_TYPES = frozenset({"elf", "script", "text", "data"})
 _DEFAULT_MAX_BYTES = 32 << 20
 _MAX_EVIDENCE = 8
 _TIMEOUT = 30  # seconds per file; a pathological file must not stall the scan
+# Files this big go through the result cache: scanning them costs more than looking them up.
+_KEEP_FROM = 256 << 10
 
 
 def compile_rules(directory: Path = RULES_DIR) -> yara.Rules:
@@ -95,6 +98,16 @@ def doc_appendix() -> str:
     return "\n".join(rows) + "\n"
 
 
+def _matches(rules: yara.Rules, data: bytes) -> list[dict[str, Any]]:
+    """The rules that matched with at least one string, as JSON data (kept in the result cache)."""
+    out: list[dict[str, Any]] = []
+    for m in rules.match(data=data, timeout=_TIMEOUT):
+        hits = _matched(m)
+        if hits:  # a condition on the file alone is never evidence enough
+            out.append({"rule": m.rule, "namespace": m.namespace, "meta": dict(m.meta), "hits": hits})
+    return out
+
+
 def run(ctx: CheckContext) -> Iterator[Finding]:
     rules = load_rules()
     cap = int(ctx.options.get("known_backdoor_max_bytes", _DEFAULT_MAX_BYTES))
@@ -103,15 +116,16 @@ def run(ctx: CheckContext) -> Iterator[Finding]:
             continue
         data = ctx.index.read(entry)
         try:
-            matches = rules.match(data=data, timeout=_TIMEOUT)
+            if entry.size >= _KEEP_FROM:
+                matches = ctx.per_file(CHECK.id, entry, functools.partial(_matches, rules, data))
+            else:
+                matches = _matches(rules, data)
         except yara.TimeoutError:
-            continue
+            continue  # not kept either: the next scan tries again
         for m in matches:
-            meta = m.meta
-            hits = _matched(m)
-            if not hits:
-                continue  # a condition on the file alone is never evidence enough
-            name = str(meta.get("name", m.rule))
+            meta = m["meta"]
+            hits = [(str(ident), int(off), int(length)) for ident, off, length in m["hits"]]
+            name = str(meta.get("name", m["rule"]))
             cve = str(meta.get("cve", "")) or None
             evidence: list[Evidence] = [
                 evidence_at(
@@ -119,7 +133,7 @@ def run(ctx: CheckContext) -> Iterator[Finding]:
                     data,
                     off,
                     length,
-                    note=f"{m.rule} {ident}",
+                    note=f"{m['rule']} {ident}",
                     details={"indicator": name},
                 )
                 for ident, off, length in hits[:_MAX_EVIDENCE]
@@ -134,7 +148,7 @@ def run(ctx: CheckContext) -> Iterator[Finding]:
                 details={
                     "indicator": name,
                     "cve": cve,
-                    "rule": f"{m.namespace}.{m.rule}",
+                    "rule": f"{m['namespace']}.{m['rule']}",
                     "description": str(meta.get("description", "")),
                     "matched": [{"string": i, "offset": o, "length": n} for i, o, n in hits[:_MAX_EVIDENCE]],
                     "matches": len(hits),
