@@ -20,8 +20,9 @@ class CheckContext:
     components: tuple[Component, ...] = ()  # from the inventory stage, which runs first
     # Per-scan memo the checks share (parsed ELFs, see analysis.binary.elf_cache); never configuration.
     memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-    # Set when a split check runs one part of its work (see Check.split): just these file paths.
-    only_paths: frozenset[str] | None = None
+    # Set when a split check runs one part of its work (see Check.split): that part's keys, which
+    # are file paths unless the check says otherwise.
+    part: frozenset[str] | None = None
     # Processes a check may start for itself (password cracking); None: its own choice. Checks
     # running in a worker of a parallel run get 1: the CPUs are already busy, and a pool of
     # their own would outlive a killed worker.
@@ -43,13 +44,15 @@ class CheckContext:
 
     def wants(self, entry: FileEntry) -> bool:
         """Whether this run covers the file: always, unless it runs one part of a split check."""
-        return self.only_paths is None or entry.path in self.only_paths
+        return self.part is None or entry.path in self.part
 
 
 CheckFn = Callable[[CheckContext], Iterable[Finding]]
-# Independent parts of a check's work, each (weight, file paths): run() with ctx.only_paths set to
-# each part's paths, in any order and any process, yields the findings of one whole run.
-SplitFn = Callable[[CheckContext], list[tuple[int, frozenset[str]]]]
+# Independent parts of a check's work, each (estimated seconds, keys such as file paths): run() with
+# ctx.part set to each part's keys (or to the union of several parts' keys), in any order and any
+# process, yields the findings of one whole run. The estimates order the parts, and light parts
+# are handed out together.
+SplitFn = Callable[[CheckContext], list[tuple[float, frozenset[str]]]]
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,9 @@ _Task = tuple[str, frozenset[str] | None]
 # (check id, findings, seconds, error or None)
 _Outcome = tuple[str, list[Finding], float, str | None]
 
+# Estimated seconds below which parts of a split check are handed out together.
+_MIN_TASK_SECONDS = 0.02
+
 # Set once in each forked worker by _init_worker: the scan it serves. A worker serves one scan.
 _WORKER: dict[str, object] = {}
 
@@ -83,7 +86,7 @@ def _plan(ctx: CheckContext, checks: list[Check]) -> list[_Task]:
     """Whole checks first, then the parts of split checks, heaviest first, so that the queue
     ends with small parts and no worker is left with a long tail."""
     whole: list[_Task] = []
-    parts: list[tuple[int, _Task]] = []
+    parts: list[tuple[float, _Task]] = []
     for check in checks:
         if check.split is None:
             whole.append((check.id, None))
@@ -93,9 +96,26 @@ def _plan(ctx: CheckContext, checks: list[Check]) -> list[_Task]:
         except Exception:  # noqa: BLE001 - a check that cannot split still runs whole
             whole.append((check.id, None))
             continue
-        parts.extend((weight, (check.id, paths)) for weight, paths in cut)
+        parts.extend((weight, (check.id, keys)) for weight, keys in _bundled(cut))
     parts.sort(key=lambda p: -p[0])
     return whole + [task for _w, task in parts]
+
+
+def _bundled(parts: list[tuple[float, frozenset[str]]]) -> list[tuple[float, frozenset[str]]]:
+    """Light parts of one check go together, up to _MIN_TASK_SECONDS a task: each task costs a
+    round trip to a worker, about a millisecond."""
+    out = [p for p in parts if p[0] >= _MIN_TASK_SECONDS]
+    weight, keys = 0.0, frozenset[str]()
+    for w, part in parts:
+        if w >= _MIN_TASK_SECONDS:
+            continue
+        weight, keys = weight + w, keys | part
+        if weight >= _MIN_TASK_SECONDS:
+            out.append((weight, keys))
+            weight, keys = 0.0, frozenset()
+    if keys:
+        out.append((weight, keys))
+    return out
 
 
 def _run_pooled(
@@ -168,8 +188,9 @@ def _kill(pool: ProcessPoolExecutor) -> None:
 
 def _init_worker(ctx: CheckContext, by_id: dict[str, Check]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # Each worker keeps its own memo (parsed ELFs): nothing is shared back.
-    _WORKER["ctx"] = replace(ctx, memo={}, processes=1)
+    # Each worker starts from what this process had memoised (split may have parsed what the
+    # parts need) and keeps its own additions: nothing is shared back.
+    _WORKER["ctx"] = replace(ctx, memo=dict(ctx.memo), processes=1)
     _WORKER["checks"] = by_id
 
 
@@ -183,7 +204,7 @@ def _worker_task(task: _Task) -> _Outcome:
 def _run_task(ctx: CheckContext, by_id: dict[str, Check], task: _Task) -> _Outcome:
     check_id, paths = task
     if paths is not None:
-        ctx = replace(ctx, only_paths=paths)
+        ctx = replace(ctx, part=paths)
     t0 = time.perf_counter()
     findings: list[Finding] = []
     error = None

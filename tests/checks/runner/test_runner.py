@@ -97,7 +97,7 @@ def test_split_parts_cover_each_binary_once_and_add_up_to_the_whole(tree: Path) 
     assert copies == [frozenset({"/usr/sbin/login0", "/usr/bin/login0-copy"})]
     from dataclasses import replace
 
-    by_parts = [f for _w, part in parts for f in HARDCODED.run(replace(ctx, only_paths=part))]
+    by_parts = [f for _w, part in parts for f in HARDCODED.run(replace(ctx, part=part))]
     assert sorted(_ids(by_parts)) == sorted(_ids(list(HARDCODED.run(ctx))))
 
 
@@ -192,3 +192,17 @@ def test_ctrl_c_stops_the_workers_too(tmp_path: Path) -> None:
         time.sleep(0.1)
     os.killpg(proc.pid, signal.SIGKILL)
     raise AssertionError("a worker outlived the interrupted run")
+
+
+def test_light_parts_go_out_together_heavy_ones_alone() -> None:
+    from assay.checks.runner import _MIN_TASK_SECONDS, _bundled
+
+    light = [(_MIN_TASK_SECONDS / 4, frozenset({f"/bin/p{i}"})) for i in range(10)]
+    heavy = [(_MIN_TASK_SECONDS * 5, frozenset({"/bin/big", "/usr/bin/big-copy"}))]
+    tasks = _bundled(heavy + light)
+    assert tasks[0] == heavy[0]
+    assert sorted(k for _w, keys in tasks for k in keys) == sorted(
+        k for _w, keys in heavy + light for k in keys
+    )
+    assert [len(keys) for _w, keys in tasks[1:]] == [4, 4, 2]  # up to the threshold a task, the rest last
+    assert sum(w for w, _k in tasks) == pytest.approx(sum(w for w, _k in heavy + light))

@@ -45,6 +45,11 @@ _BIG_FUNCTION = 4096
 _WINDOW = 384
 _AFTER = 48
 _NEIGHBOURS = 2048
+# Estimated seconds of a binary's part (split), measured on the corpus: a binary that is not worth
+# disassembling costs its read and a substring search; big ones up to ~0.1 s per MB.
+_SECONDS_PER_BINARY = 0.002
+_SECONDS_PER_BYTE = 8e-8
+_LOOKUP_SECONDS = 0.0005
 _COMPOSE_FUNCTIONS = frozenset(
     {"strcpy", "stpcpy", "strncpy", "memcpy", "memmove", "strcat", "strncat", "sprintf", "snprintf"}
     | {"__strcpy_chk", "__stpcpy_chk", "__memcpy_chk", "__strcat_chk", "__sprintf_chk", "__snprintf_chk"}
@@ -544,11 +549,12 @@ def run(ctx: CheckContext) -> Iterator[Finding]:
             yield _binary_finding(entry, data, result)
 
 
-def split(ctx: CheckContext) -> list[tuple[int, frozenset[str]]]:
+def split(ctx: CheckContext) -> list[tuple[float, frozenset[str]]]:
     """One part per distinct binary (its copies and links together, so each is analysed once),
-    weighed by size; the scripts make one more part."""
+    weighed by an estimate from its size (nearly nothing when the result cache has it); the
+    scripts make one more part."""
     binaries: dict[str, list[str]] = {}
-    sizes: dict[str, int] = {}
+    weights: dict[str, float] = {}
     scripts: list[str] = []
     for entry, kind in _candidates(ctx):
         if kind == "script":
@@ -556,10 +562,13 @@ def split(ctx: CheckContext) -> list[tuple[int, frozenset[str]]]:
             continue
         key = entry.sha256 or entry.path
         binaries.setdefault(key, []).append(entry.path)
-        sizes[key] = entry.size
-    parts = [(sizes[k], frozenset(paths)) for k, paths in binaries.items()]
+        kept = (
+            ctx.results is not None and entry.sha256 and ctx.results.get(CHECK.id, entry.sha256) is not None
+        )
+        weights[key] = _LOOKUP_SECONDS if kept else _SECONDS_PER_BINARY + entry.size * _SECONDS_PER_BYTE
+    parts = [(weights[k], frozenset(paths)) for k, paths in binaries.items()]
     if scripts:
-        parts.append((len(scripts), frozenset(scripts)))
+        parts.append((_LOOKUP_SECONDS * len(scripts), frozenset(scripts)))
     return parts
 
 
