@@ -22,15 +22,16 @@ from typing import Any
 
 import assay
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS results (
-    check_id TEXT NOT NULL,
-    code TEXT NOT NULL,
-    sha256 TEXT NOT NULL,
-    value TEXT NOT NULL,
-    PRIMARY KEY (check_id, code, sha256)
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS results (
+        check_id TEXT NOT NULL,
+        code TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (check_id, code, sha256)
+    )""",
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
 )
-"""
 _SOURCES = (".py", ".yar", ".tsv", ".txt", ".json")
 
 
@@ -55,7 +56,7 @@ class ResultCache:
         self._conn: sqlite3.Connection | None = None
         self.broken: str | None = None  # why the cache was given up, if it was
         if self._connect() is not None:
-            self._write("DELETE FROM results WHERE code != ?", (self.code,))  # other code's results are dead
+            self._forget_other_code()
 
     def _connect(self) -> sqlite3.Connection | None:
         if self.broken:
@@ -67,13 +68,28 @@ class ResultCache:
             conn = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute(_SCHEMA)
+            for statement in _SCHEMA:
+                conn.execute(statement)
         except (OSError, sqlite3.Error) as exc:
             self.broken = f"result cache {self.path} not used: {exc}"
             return None
         # A connection inherited through fork belongs to the parent: leave it alone, open our own.
         self._conn, self._pid = conn, os.getpid()
         return conn
+
+    def _forget_other_code(self) -> None:
+        """Results of other code are never read again: drop them, once per change of code (the
+        check is one row, so opening a big cache stays cheap)."""
+        conn = self._connect()
+        if conn is None:
+            return
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'code'").fetchone()
+        except sqlite3.Error:
+            return
+        if row is None or row[0] != self.code:
+            self._write("DELETE FROM results WHERE code != ?", (self.code,))
+            self._write("INSERT OR REPLACE INTO meta (key, value) VALUES ('code', ?)", (self.code,))
 
     def _write(self, sql: str, args: tuple[Any, ...]) -> None:
         conn = self._connect()
