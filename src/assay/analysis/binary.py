@@ -308,13 +308,16 @@ class ElfBinary:
         elif self.arch in ("x86_64", "x86") and len(starts) < 8:
             starts.update(_x86_call_targets(self))
         spans = sorted((s.addr, s.addr + s.size) for s in self.text_sections())
-        los = [lo for lo, _hi in spans]
-        out = []
-        for a in sorted({a & ~1 for a in starts}):
-            i = bisect.bisect_right(los, a) - 1
-            if i >= 0 and a < spans[i][1]:
-                out.append(a)
-        return out
+        if not spans or not starts:
+            return []
+        # unsigned: kernel images live at the top of the 64-bit address space
+        los = np.array([lo for lo, _hi in spans], dtype=np.uint64)
+        his = np.array([hi for _lo, hi in spans], dtype=np.uint64)
+        valid = [a for a in starts if 0 <= a < 2**64]  # a corrupt unwind table can point anywhere
+        found = np.unique(np.array(valid, dtype=np.uint64) & np.uint64(2**64 - 2))
+        i = np.searchsorted(los, found, side="right") - 1
+        inside = (i >= 0) & (found < his[np.maximum(i, 0)])
+        return list(found[inside].tolist())
 
 
 def load_elf(data: bytes, code: bool = True) -> ElfBinary | None:
@@ -1427,10 +1430,11 @@ def looks_thumb(code: bytes) -> bool:
 
 def function_bounds(b: ElfBinary) -> list[tuple[int, int, Section]]:
     """(start, end, section) of each function: symbols, .eh_frame_hdr, .ARM.exidx, MIPS prologues."""
-    starts = b.function_starts()
+    starts = b.function_starts()  # sorted
     out: list[tuple[int, int, Section]] = []
     for sec in b.text_sections():
-        sec_starts = [a for a in starts if sec.addr <= a < sec.addr + sec.size] or [sec.addr]
+        lo = bisect.bisect_left(starts, sec.addr)
+        sec_starts = starts[lo : bisect.bisect_left(starts, sec.addr + sec.size)] or [sec.addr]
         if sec_starts[0] != sec.addr:
             sec_starts.insert(0, sec.addr)
         for start, end in zip(sec_starts, sec_starts[1:] + [sec.addr + sec.size], strict=True):
@@ -1891,15 +1895,17 @@ def call_sites(b: ElfBinary, names: Iterable[str] | None = None) -> list[tuple[i
     """
     wanted = None if names is None else frozenset(names)
     out: list[tuple[int, str]] = []
+    stub_names = [st[2] for st in b.stubs]
+    # which stubs are wanted, so that calls to the others are dropped in numpy, not one by one
+    stub_ok = None if wanted is None else np.array([n in wanted for n in stub_names], dtype=bool)
 
     def add(pcs: Words, targets: Words) -> None:
         """Calls at pcs whose targets fall in a PLT/MIPS stub."""
         idx = b.imports_at(targets)
         keep = idx >= 0
-        for pc, i in zip(pcs[keep].tolist(), idx[keep].tolist(), strict=True):
-            name = b.stubs[i][2]
-            if wanted is None or name in wanted:
-                out.append((pc, name))
+        if stub_ok is not None:
+            keep[keep] = stub_ok[idx[keep]]
+        out.extend(zip(pcs[keep].tolist(), [stub_names[i] for i in idx[keep].tolist()], strict=True))
 
     for sec in b.text_sections():
         if b.arch == "mips":
