@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib
 import json
 import os
 import sqlite3
@@ -33,12 +34,21 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
 )
 _SOURCES = (".py", ".yar", ".tsv", ".txt", ".json")
+# Libraries whose behaviour is part of a result: the disassembler, YARA, the ELF tables, numpy.
+_LIBRARIES = ("capstone", "yara", "elftools", "numpy")
 
 
 def code_fingerprint(package: Path | None = None) -> str:
-    """SHA-256 over the package's code and bundled data (rules, word lists): any edit changes it."""
+    """SHA-256 over the package's code and bundled data (rules, word lists) and the versions of the
+    libraries that analyse files: any edit or upgrade changes it."""
     root = package or Path(assay.__file__).parent
     h = hashlib.sha256()
+    for name in _LIBRARIES:
+        try:
+            version = getattr(importlib.import_module(name), "__version__", "?")
+        except ImportError:
+            version = "missing"
+        h.update(f"{name}=={version}\n".encode())
     for path in sorted(p for p in root.rglob("*") if p.suffix in _SOURCES and "__pycache__" not in p.parts):
         h.update(str(path.relative_to(root)).encode() + b"\0")
         h.update(path.read_bytes())

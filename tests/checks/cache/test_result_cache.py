@@ -56,14 +56,21 @@ def test_values_are_stored_as_json_not_pickle(tmp_path: Path) -> None:
     assert value == '[{"literal":"Zx9!kLm2q"}]'
 
 
-def test_code_fingerprint_follows_every_source_and_rule_file(tmp_path: Path) -> None:
+def test_code_fingerprint_follows_every_source_and_rule_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "checks").mkdir()
     (tmp_path / "checks" / "rule.yar").write_text("rule a { condition: true }")
     (tmp_path / "mod.py").write_text("X = 1\n")
     before = code_fingerprint(tmp_path)
     assert code_fingerprint(tmp_path) == before
     (tmp_path / "checks" / "rule.yar").write_text("rule a { condition: false }")
-    assert code_fingerprint(tmp_path) != before
+    edited = code_fingerprint(tmp_path)
+    assert edited != before
+    import capstone
+
+    monkeypatch.setattr(capstone, "__version__", "0.0.1")  # another disassembler, other results
+    assert code_fingerprint(tmp_path) != edited
 
 
 def test_an_unusable_cache_is_given_up_and_the_result_still_computed(tmp_path: Path) -> None:
