@@ -125,3 +125,59 @@ def test_per_file_keys_on_content_and_remembers_within_a_scan(tmp_path: Path) ->
     uncached = CheckContext(index=index)
     uncached.per_file("some-check", entries["/bin/c"], compute_for("/bin/c"))
     assert seen == ["/bin/a", "/bin/c", "/bin/c"]
+
+
+UNSAFE_C = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+int main(int argc, char **argv) {
+    char buf[32];
+    if (argc > 1) { strcpy(buf, argv[1]); sprintf(buf + 8, "%s", argv[1]); return system(buf); }
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("check_id", ["unsafe-functions", "binary-hardening"])
+def test_per_binary_checks_read_kept_results_without_parsing_again(
+    check_id: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dataclasses
+    import shutil
+    import subprocess
+
+    from assay.analysis import binary
+    from assay.checks import all_checks
+
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc is not installed")
+    root = tmp_path / "rootfs"
+    (root / "usr/bin").mkdir(parents=True)
+    (tmp_path / "u.c").write_text(UNSAFE_C)
+    # no PIE, no canary: binary-hardening has something to report too
+    subprocess.run(
+        [
+            "gcc",
+            "-O0",
+            "-no-pie",
+            "-fno-stack-protector",
+            "-o",
+            str(root / "usr/bin/tool"),
+            str(tmp_path / "u.c"),
+        ],
+        check=True,
+    )
+    check = next(c for c in all_checks() if c.id == check_id)
+    ctx = CheckContext(index=build_index([index_directory(root, "fs0")]))
+    plain = list(check.run(ctx))
+    assert plain and all(f.path == "/usr/bin/tool" for f in plain)
+    kept = list(check.run(dataclasses.replace(ctx, memo={}, results=ResultCache(tmp_path / "c.sqlite"))))
+    assert [f.to_dict() for f in kept] == [f.to_dict() for f in plain]
+
+    def no_parse(*_args: object, **_kw: object) -> None:
+        raise AssertionError("parsed again")
+
+    monkeypatch.setattr(binary.ElfCache, "load", no_parse)
+    again = list(check.run(dataclasses.replace(ctx, memo={}, results=ResultCache(tmp_path / "c.sqlite"))))
+    assert [f.to_dict() for f in again] == [f.to_dict() for f in plain]

@@ -8,10 +8,11 @@ report can be filtered or summarised per protection.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import Any
 
-from assay.analysis.binary import ElfBinary, elf_cache
+from assay.analysis.binary import ElfBinary, ElfCache, elf_cache
 from assay.checks.base import Check, CheckContext, evidence_of_file
 from assay.index import FileEntry
 from assay.model import Finding, Severity
@@ -83,13 +84,19 @@ def _candidates(ctx: CheckContext) -> Iterator[FileEntry]:
             yield entry
 
 
+def _flags(ctx: CheckContext, elves: ElfCache, entry: FileEntry) -> dict[str, Any]:
+    """checksec of one binary as JSON data ({} when it does not parse)."""
+    b = elves.load(entry.sha256 or entry.path, ctx.index.read(entry))
+    return {} if b is None else checksec(b)
+
+
 def run(ctx: CheckContext) -> Iterator[Finding]:
     elves = elf_cache(ctx.memo)
     for entry in _candidates(ctx):
-        b = elves.load(entry.sha256 or entry.path, ctx.index.read(entry))
-        if b is None:
+        # kept in the result cache: a hit neither reads nor parses the binary
+        flags = dict(ctx.per_file(CHECK.id, entry, functools.partial(_flags, ctx, elves, entry)))
+        if not flags:
             continue
-        flags = checksec(b)
         missing = _missing(flags)
         if not missing:
             continue

@@ -6,10 +6,13 @@ direct call sites per function read from instruction encodings (PLT/GOT/stub cal
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
+from typing import Any
 
-from assay.analysis.binary import call_counts, elf_cache
+from assay.analysis.binary import ElfCache, call_counts, elf_cache
 from assay.checks.base import Check, CheckContext, evidence_of_file
+from assay.index import FileEntry
 from assay.model import Finding, Severity
 
 _MAX_FILE = 32 << 20
@@ -49,6 +52,19 @@ UNSAFE = {
 }
 
 
+def _usage(ctx: CheckContext, elves: ElfCache, entry: FileEntry) -> dict[str, Any]:
+    """The unsafe imports of one binary and their call sites, as JSON data ({} for none)."""
+    b = elves.load(entry.sha256 or entry.path, ctx.index.read(entry))
+    if b is None:
+        return {}
+    used = sorted(n for n in b.imports if n in UNSAFE)
+    if not used:
+        return {}
+    sites = call_counts(b)
+    counts = {n: {"kind": UNSAFE[n], "call_sites": sites.get(n, 0)} for n in used}
+    return {"functions": counts, "total_call_sites": sum(sites.get(n, 0) for n in used), "arch": b.arch}
+
+
 def run(ctx: CheckContext) -> Iterator[Finding]:
     elves = elf_cache(ctx.memo)
     for entry in ctx.index.elves():
@@ -59,15 +75,12 @@ def run(ctx: CheckContext) -> Iterator[Finding]:
             or entry.elf.elftype not in ("exec", "dyn")
         ):
             continue
-        b = elves.load(entry.sha256 or entry.path, ctx.index.read(entry))
-        if b is None:
+        # kept in the result cache: a hit neither reads nor parses the binary
+        usage = ctx.per_file(CHECK.id, entry, functools.partial(_usage, ctx, elves, entry))
+        if not usage:
             continue
-        used = sorted(n for n in b.imports if n in UNSAFE)
-        if not used:
-            continue
-        sites = call_counts(b)
-        counts = {n: {"kind": UNSAFE[n], "call_sites": sites.get(n, 0)} for n in used}
-        total = sum(sites.get(n, 0) for n in used)
+        counts = usage["functions"]
+        used = list(counts)
         shown = ", ".join(f"{n} ({counts[n]['call_sites']})" for n in used[:6])
         yield CHECK.finding(
             entry.path,
@@ -77,7 +90,7 @@ def run(ctx: CheckContext) -> Iterator[Finding]:
                     entry, note="dynamic imports and direct call sites", details={"functions": counts}
                 )
             ],
-            details={"functions": counts, "total_call_sites": total, "arch": b.arch},
+            details=usage,
         )
 
 
