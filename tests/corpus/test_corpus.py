@@ -306,3 +306,12 @@ def test_missing_source_is_bad_input(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSAY_")}
     rc, _, err = finish(assay(["scan-corpus", str(tmp_path / "nope")], env, f"sqlite:///{tmp_path / 'x.db'}"))
     assert rc == 3 and "no such directory" in err
+
+
+def test_result_cache_that_is_a_directory_is_bad_input(corpus: Path, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSAY_")}
+    rc, out, err = finish(
+        assay(["scan-corpus", str(corpus), "--cache", str(tmp_path)], env, f"sqlite:///{tmp_path / 'x.db'}")
+    )
+    assert rc == 3 and out == "" and "--cache" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
