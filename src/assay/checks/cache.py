@@ -64,6 +64,9 @@ class ResultCache:
         self.code = code or code_fingerprint()
         self._pid = -1
         self._conn: sqlite3.Connection | None = None
+        # Connections a forked process inherited: never used and never closed there (closing a
+        # parent's SQLite handle in a child is undefined), so they are kept referenced.
+        self._inherited: list[sqlite3.Connection] = []
         self.broken: str | None = None  # why the cache was given up, if it was
         if self._connect() is not None:
             self._forget_other_code()
@@ -84,6 +87,8 @@ class ResultCache:
             self.broken = f"result cache {self.path} not used: {exc}"
             return None
         # A connection inherited through fork belongs to the parent: leave it alone, open our own.
+        if self._conn is not None:
+            self._inherited.append(self._conn)
         self._conn, self._pid = conn, os.getpid()
         return conn
 
@@ -139,4 +144,6 @@ class ResultCache:
     def close(self) -> None:
         if self._conn is not None and self._pid == os.getpid():
             self._conn.close()
+        elif self._conn is not None:
+            self._inherited.append(self._conn)
         self._conn = None

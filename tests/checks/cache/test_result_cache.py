@@ -90,14 +90,19 @@ def test_an_unusable_cache_is_given_up_and_the_result_still_computed(tmp_path: P
 def test_a_forked_worker_writes_through_its_own_connection(tmp_path: Path) -> None:
     cache = ResultCache(tmp_path / "c.sqlite", code="v1")
     cache.put("some-check", "00" * 32, [1])  # the parent's connection is open before the fork
+    parents = cache._conn
     pid = os.fork()
     if pid == 0:
+        code = 1
         try:
             cache.put("some-check", "11" * 32, [2])
             cache.close()
+            # the parent's handle was neither used nor closed here, only kept
+            code = 0 if cache._inherited == [parents] and cache._conn is None else 2
         finally:
-            os._exit(0)
-    os.waitpid(pid, 0)
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
     assert cache.get("some-check", "11" * 32) == [2]
     assert cache.get("some-check", "00" * 32) == [1]
 
