@@ -42,6 +42,16 @@ class CheckContext:
             )
         return memo[entry.sha256]
 
+    def kept(self, check_id: str, entry: FileEntry) -> bool:
+        """Whether per_file has this file's result at hand without computing it. A result read from
+        the cache is memoised, so per_file (in this process, or a worker forked after) reads it once."""
+        memo = self.memo.setdefault(f"per-file:{check_id}", {})
+        if entry.sha256 and entry.sha256 not in memo and self.results is not None:
+            value = self.results.get(check_id, entry.sha256)
+            if value is not None:
+                memo[entry.sha256] = value
+        return bool(entry.sha256) and entry.sha256 in memo
+
     def wants(self, entry: FileEntry) -> bool:
         """Whether this run covers the file: always, unless it runs one part of a split check."""
         return self.part is None or entry.path in self.part

@@ -108,6 +108,8 @@ def test_a_forked_worker_writes_through_its_own_connection(tmp_path: Path) -> No
 
 
 def test_per_file_keys_on_content_and_remembers_within_a_scan(tmp_path: Path) -> None:
+    import dataclasses
+
     root = tmp_path / "rootfs"
     (root / "bin").mkdir(parents=True)
     (root / "bin" / "a").write_bytes(b"\x7fELF same bytes")
@@ -128,7 +130,15 @@ def test_per_file_keys_on_content_and_remembers_within_a_scan(tmp_path: Path) ->
     assert again.per_file("some-check", entries["/bin/c"], compute_for("/bin/c")) == ["/bin/c"]
     assert seen == ["/bin/a", "/bin/c"]
     uncached = CheckContext(index=index)
+    assert not uncached.kept("some-check", entries["/bin/c"])
     uncached.per_file("some-check", entries["/bin/c"], compute_for("/bin/c"))
+    assert seen == ["/bin/a", "/bin/c", "/bin/c"]
+    assert uncached.kept("some-check", entries["/bin/c"])  # computed in this scan
+    # kept() reads the cache once and per_file then takes the memoised value, even with the cache gone
+    looked = CheckContext(index=index, results=ResultCache(tmp_path / "c.sqlite", code="v1"))
+    assert looked.kept("some-check", entries["/bin/a"]) and not looked.kept("other-check", entries["/bin/a"])
+    looked = dataclasses.replace(looked, results=None)  # same memo
+    assert looked.per_file("some-check", entries["/bin/a"], compute_for("/bin/a")) == ["/bin/a"]
     assert seen == ["/bin/a", "/bin/c", "/bin/c"]
 
 

@@ -402,11 +402,11 @@ def test_a_kept_result_gives_the_same_findings_without_analysing_again(
     ctx = context(files)
     plain = _run(ctx)
     assert len(plain) == 2
-    cold = hcc.split(dataclasses.replace(ctx, results=ResultCache(tmp_path / "c.sqlite")))
+    cold = hcc.split(dataclasses.replace(ctx, memo={}, results=ResultCache(tmp_path / "c.sqlite")))
     kept = _run(dataclasses.replace(ctx, memo={}, results=ResultCache(tmp_path / "c.sqlite")))
     assert [f.to_dict() for f in kept] == [f.to_dict() for f in plain]
     # a binary whose result is kept weighs next to nothing when the work is shared out
-    warm = hcc.split(dataclasses.replace(ctx, results=ResultCache(tmp_path / "c.sqlite")))
+    warm = hcc.split(dataclasses.replace(ctx, memo={}, results=ResultCache(tmp_path / "c.sqlite")))
     assert all(w > hcc._LOOKUP_SECONDS for w, _p in cold)
     assert all(w == hcc._LOOKUP_SECONDS for w, _p in warm)
 

@@ -562,9 +562,7 @@ def split(ctx: CheckContext) -> list[tuple[float, frozenset[str]]]:
             continue
         key = entry.sha256 or entry.path
         binaries.setdefault(key, []).append(entry.path)
-        kept = (
-            ctx.results is not None and entry.sha256 and ctx.results.get(CHECK.id, entry.sha256) is not None
-        )
+        kept = ctx.kept(CHECK.id, entry)
         weights[key] = _LOOKUP_SECONDS if kept else _SECONDS_PER_BINARY + entry.size * _SECONDS_PER_BYTE
     parts = [(weights[k], frozenset(paths)) for k, paths in binaries.items()]
     if scripts:
