@@ -123,6 +123,7 @@ def scan(
     """Unpack IMAGE, index it, hunt for back doors and weaknesses, and report with evidence."""
     from assay.checks import default_jobs
     from assay.model import Severity
+    from assay.paths import result_cache_option
     from assay.pipeline import ScanOptions
     from assay.pipeline import scan as run_scan
     from assay.reports import FORMATS, render
@@ -141,8 +142,6 @@ def scan(
         raise InputError(f"--fail-on must be one of {', '.join(s.value for s in Severity)}")
     if jobs < 0:
         raise InputError("--jobs must be 0 (one per CPU) or more")
-    if cache is not None and cache.is_dir():
-        raise InputError(f"--cache {cache}: a directory; give the path of a file")
     if checks:
         from assay.checks import all_checks
 
@@ -166,7 +165,7 @@ def scan(
         vex_triage=triage,
         only_checks=checks or None,
         jobs=jobs or default_jobs(),
-        result_cache=cache,
+        result_cache=result_cache_option(cache),
     )
     if db is None:
         from assay.paths import existing_db_path

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from assay.errors import InputError
+
 
 def data_dir() -> Path:
     if os.environ.get("ASSAY_DATA_DIR"):
@@ -19,12 +21,22 @@ def default_db_path() -> Path:
     return data_dir() / "vulns.sqlite"
 
 
+RESULT_CACHE_NAME = "results-cache.sqlite"
+
+
 def result_cache_path(beside: Path | None = None) -> Path:
     """Where corpus scans keep per-file check results (see checks.cache): ASSAY_RESULT_CACHE, else
     next to their database file, else in the data directory."""
     if os.environ.get("ASSAY_RESULT_CACHE"):
         return Path(os.environ["ASSAY_RESULT_CACHE"])
-    return (beside or data_dir()) / "results-cache.sqlite"
+    return (beside or data_dir()) / RESULT_CACHE_NAME
+
+
+def result_cache_option(path: Path | None) -> Path | None:
+    """A --cache value as given, or a one-line error when it names a directory."""
+    if path is not None and path.is_dir():
+        raise InputError(f"--cache {path}: a directory; give the path of a file")
+    return path
 
 
 def existing_db_path() -> Path | None:

@@ -10,8 +10,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from assay.errors import InputError
-
 query_app = typer.Typer(help="Questions across every image in the database.", no_args_is_help=True)
 
 
@@ -119,11 +117,10 @@ def register(app: typer.Typer) -> None:
 
         from assay.corpus import collect_images, plan, run
         from assay.corpus.run import connect_dask
-        from assay.paths import result_cache_path
+        from assay.paths import result_cache_option, result_cache_path
 
         err = Console(stderr=True)
-        if cache is not None and cache.is_dir():
-            raise InputError(f"--cache {cache}: a directory; give the path of a file")
+        cache = result_cache_option(cache)
         images = collect_images(source, glob)
         client = connect_dask(dask) if dask else None
         store = _store()

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assay.errors import InputError
-from assay.paths import data_dir
+from assay.paths import RESULT_CACHE_NAME, data_dir
 from assay.store.db import database_url
 
 GIB = 1024**3
@@ -39,7 +39,7 @@ class Settings:
     @property
     def result_cache(self) -> Path:
         """Per-file check results the scans share (see checks.cache)."""
-        return self.data_dir / "results-cache.sqlite"
+        return self.data_dir / RESULT_CACHE_NAME
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
