@@ -79,10 +79,19 @@ def hunt_wall(image: Path, out: Path, jobs: int, cache: Path | None = None) -> t
     return float(t["checks"]), float(t["unpack"]) + float(t["index"])
 
 
+def _ratio(a: float, b: float) -> float:
+    return a / (b or 1e-9)
+
+
+def _hunt_ratio(fig: dict[str, float]) -> float:
+    """A hunt-only scan's hunt wall over its own unpack + index."""
+    return _ratio(fig["s"], fig["unpack_index_s"])
+
+
 def _total(label: str, rows: list[dict[str, Any]], key: str) -> str:
     hunt = sum(x[key] for x in rows)
     base = sum(x["unpack_index_s"] for x in rows)
-    return f"{label} {hunt:.2f}s; unpack+index {base:.2f}s; ratio {hunt / (base or 1e-9):.2f}"
+    return f"{label} {hunt:.2f}s; unpack+index {base:.2f}s; ratio {_ratio(hunt, base):.2f}"
 
 
 def hunt_seconds(report: dict[str, Any]) -> float:
@@ -134,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
             row["hunt_s"] = round(hunt_seconds(report), 3)
             row["unpack_index_s"] = round(base, 3)
             # The hunt's wall time: scans that run only its checks, side by side (as `assay scan` does
-            # by default) and in turn (--jobs 1, the baseline of this run).
+            # by default), in turn (--jobs 1, the baseline of this run), and side by side with the
+            # corpus's result cache.
             for key, jobs, kept in (
                 ("hunt_wall", args.jobs, None),
                 ("hunt_wall_serial", 1, None),
@@ -184,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         top = ", ".join(
             f"{k} {v['s']:.2f}s ({v['share']:.0%})" for k, v in list(row["checks"].items())[: args.top]
         )
-        ratio = row["hunt_s"] / (row["unpack_index_s"] or 1e-9)
+        ratio = _ratio(row["hunt_s"], row["unpack_index_s"])
         print(
             f"{row['image']:<10} wall {row['wall_s']:6.2f}s cpu {row['cpu_s']:6.2f}s  {stages}\n"
             f"           back-door hunt work {row['hunt_s']:.2f}s = {ratio:.1f} x (unpack+index)\n"
@@ -193,29 +203,28 @@ def main(argv: list[str] | None = None) -> int:
         if "hunt_wall" in row and "hunt_wall_serial" in row:
             hw, hs = row["hunt_wall"], row["hunt_wall_serial"]
             print(
-                f"           hunt-only scans: hunt wall {hw['s']:.2f}s = {hw['s'] / (hw['unpack_index_s'] or 1e-9):.2f} x "
-                f"(unpack+index); in turn (--jobs 1) {hs['s']:.2f}s = "
-                f"{hs['s'] / (hs['unpack_index_s'] or 1e-9):.2f} x"
+                f"           hunt-only scans: hunt wall {hw['s']:.2f}s = {_hunt_ratio(hw):.2f} x "
+                f"(unpack+index); in turn (--jobs 1) {hs['s']:.2f}s = {_hunt_ratio(hs):.2f} x"
             )
         if "hunt_wall_cached" in row:
             hc = row["hunt_wall_cached"]
             print(
                 f"           with the corpus's result cache: hunt wall {hc['s']:.2f}s = "
-                f"{hc['s'] / (hc['unpack_index_s'] or 1e-9):.2f} x (unpack+index)"
+                f"{_hunt_ratio(hc):.2f} x (unpack+index)"
             )
         if "baseline" in row:
             b = row["baseline"]
             print(
                 f"           baseline: wall {b['wall_s']:.2f}s cpu {b['cpu_s']:.2f}s hunt {b['hunt_s']:.2f}s "
-                f"= {b['hunt_s'] / (b['unpack_index_s'] or 1e-9):.1f} x (unpack+index); "
-                f"hunt now {row['hunt_s'] / (b['hunt_s'] or 1e-9):.2f} of baseline"
+                f"= {_ratio(b['hunt_s'], b['unpack_index_s']):.1f} x (unpack+index); "
+                f"hunt now {_ratio(row['hunt_s'], b['hunt_s']):.2f} of baseline"
             )
     done = [r for r in per_image if "hunt_s" in r]
     hunt = sum(r["hunt_s"] for r in done)
     base = sum(r["unpack_index_s"] for r in done)
     print(
         f"\nback-door hunt work (sum of its checks' times) over all images: {hunt:.2f}s; unpack+index {base:.2f}s; "
-        f"ratio {hunt / (base or 1e-9):.2f}"
+        f"ratio {_ratio(hunt, base):.2f}"
     )
     for key, label in (
         ("hunt_wall", "side by side (default --jobs)"),
