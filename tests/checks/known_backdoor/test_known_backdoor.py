@@ -7,6 +7,7 @@ import shutil
 import struct
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import capstone
 import pytest
@@ -231,12 +232,59 @@ def test_compiled_rules_are_cached_on_disk(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setenv("ASSAY_CACHE_DIR", str(tmp_path / "cache"))
     sample = b"\0xmlset_roodkcableoj28840ybtide\0"
     first = load_rules()
-    cached = list((tmp_path / "cache").glob("known-backdoor-*.yarc"))
-    assert len(cached) == 1 and not list((tmp_path / "cache").glob("*.tmp"))
+    cached = sorted((tmp_path / "cache").glob("known-backdoor-*.yarc"))
+    assert len(cached) == 2 and not list((tmp_path / "cache").glob("*.tmp"))  # the rules and their gate
     again = load_rules()
-    assert [m.rule for m in again.match(data=sample)] == [m.rule for m in first.match(data=sample)] != []
-    cached[0].write_bytes(b"not a compiled rule set")  # corrupt or from another YARA: compiled afresh
-    assert [m.rule for m in load_rules().match(data=sample)] == [m.rule for m in first.match(data=sample)]
+    assert [m.rule for m in again.match(sample)] == [m.rule for m in first.match(sample)] != []
+    for path in cached:  # corrupt or from another YARA: compiled afresh
+        path.write_bytes(b"not a compiled rule set")
+    assert [m.rule for m in load_rules().match(sample)] == [m.rule for m in first.match(sample)]
+
+
+def _found(matches: list[Any]) -> list[tuple[str, str, list[tuple[str, list[tuple[int, int]]]]]]:
+    return sorted(
+        (
+            m.namespace,
+            m.rule,
+            [(s.identifier, [(i.offset, i.matched_length) for i in s.instances]) for s in m.strings],
+        )
+        for m in matches
+    )
+
+
+ELF = b"\x7fELF" + bytes(60)
+
+
+@pytest.mark.parametrize(
+    ("sample", "rule"),
+    [
+        (ELF + b"tddp\0TDDP\0" + b"\x10\x04\x00\x00", "tplink_tddp"),
+        (ELF + b"tddp\0tddp\0" + b"\x00\x00\x04\x10", "tplink_tddp"),  # the port as a big-endian word
+        (ELF + b"macGuarder\0OpenTelnet:\0" + b"\x00\x00\x25\x3a", "xiongmai_9530_telnet"),
+        (ELF + b"igdmptd\0" + b"\x00\x00\xd0\xa5", "netcore_igdmptd_53413"),
+        (ELF + b"w302r\0" + b"\xa1\x1c\x00\x00", "tenda_w302r_mfg"),
+        (ELF + b"\x00\x00\x04\x10\x00\x00\x25\x3a\x00\x00\xd0\xa5\x00\x00\x1c\xa1", None),  # ports alone
+    ],
+)
+def test_the_gate_gives_what_the_whole_rule_set_gives(
+    rules: yara.Rules, sample: bytes, rule: str | None
+) -> None:
+    from assay.checks.known_backdoor.check import load_rules
+
+    full = rules.match(data=sample)
+    assert [m.rule for m in full] == ([rule] if rule else [])
+    assert _found(load_rules().match(sample)) == _found(full)
+
+
+def test_the_gate_cuts_only_rules_with_weak_strings() -> None:
+    from assay.checks.known_backdoor.check import RULES_DIR, _gate
+
+    tenda = (RULES_DIR / "tenda.yar").read_text()
+    cut, gated = _gate(tenda)
+    assert gated == {"tenda_w302r_mfg"}
+    assert "$port" not in cut and "$wimm_le_arm" in cut and "any of them" in cut
+    zte = (RULES_DIR / "zte.yar").read_text()
+    assert _gate(zte) == (zte, set())
 
 
 def test_a_big_file_is_matched_once_and_then_read_from_the_result_cache(

@@ -3,7 +3,8 @@
 Every rule carries meta `name` (the indicator), `cve` (empty when none was assigned), `references`
 (space-separated advisory URLs), `description` and `severity`. Integer magics are matched as data in
 both byte orders and as instruction immediates, and long strings also in fragments, so a magic
-split across two literals or built in registers is still found.
+split across two literals or built in registers is still found. Strings named `$port*` are weak
+indicators: a rule may only count them together with another of its strings (see Signatures).
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +33,54 @@ _TIMEOUT = 30  # seconds per file; a pathological file must not stall the scan
 _KEEP_FROM = 256 << 10
 
 
+# Strings named $port* are weak: a rule's condition only counts them together with one of its
+# other strings. A scan first runs the gate (the rules without them); only a file where a gated
+# rule's other strings appear is scanned with the whole set. Zero-led patterns such as the
+# big-endian port word { 00 00 1C A1 } cost YARA more than all the other strings together.
+_WEAK = re.compile(r"(?m)^\s*\$port\w*\s*=.*\n")
+_RULE = re.compile(r"(?ms)^rule\s+(\w+)\s*\{\s*\n(.*?)^\}")
+_STRINGS = re.compile(r"(?ms)^\s*strings:\s*\n(.*?)^\s*condition:")
+
+
+def _sources(directory: Path) -> dict[str, str]:
+    return {p.stem: p.read_text(encoding="utf-8") for p in sorted(directory.glob("*.yar"))}
+
+
 def compile_rules(directory: Path = RULES_DIR) -> yara.Rules:
     """All rule files, one YARA namespace per file."""
-    paths = {p.stem: str(p) for p in sorted(directory.glob("*.yar"))}
-    return yara.compile(filepaths=paths)
+    return yara.compile(sources=_sources(directory))
+
+
+def _gate(source: str) -> tuple[str, set[str]]:
+    """The source with each rule that has weak strings cut down to its other strings, any of them;
+    and the names of the rules so cut."""
+    gated: set[str] = set()
+
+    def cut(m: re.Match[str]) -> str:
+        strings = _STRINGS.search(m.group(2))
+        if strings is None or not _WEAK.search(strings.group(1)):
+            return m.group(0)
+        gated.add(m.group(1))
+        strong = _WEAK.sub("", strings.group(1))
+        return f"rule {m.group(1)}\n{{\n    strings:\n{strong}    condition:\n        any of them\n}}"
+
+    return _RULE.sub(cut, source), gated
+
+
+@dataclass(frozen=True)
+class Signatures:
+    """The compiled rules, and the gate that decides whether a file needs them all."""
+
+    full: yara.Rules
+    gate: yara.Rules
+    gated: frozenset[str]  # namespace.rule of the rules cut down in the gate
+
+    def match(self, data: bytes) -> list[Any]:
+        """What full.match(data) gives, scanning with the whole set only when the gate says so."""
+        hits = self.gate.match(data=data, timeout=_TIMEOUT)
+        if any(f"{m.namespace}.{m.rule}" in self.gated for m in hits):
+            return list(self.full.match(data=data, timeout=_TIMEOUT))
+        return list(hits)
 
 
 def cache_dir() -> Path:
@@ -44,29 +91,45 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "assay"
 
 
-def load_rules(directory: Path = RULES_DIR) -> yara.Rules:
-    """compile_rules, through an on-disk cache keyed by the rules' bytes and YARA's version:
-    compiling takes longer than scanning a whole image, loading a compiled set milliseconds."""
-    h = hashlib.sha256(yara.__version__.encode())
-    for p in sorted(directory.glob("*.yar")):
-        h.update(p.name.encode() + b"\0" + p.read_bytes())
-    cached = cache_dir() / f"known-backdoor-{h.hexdigest()[:24]}.yarc"
+def _load_compiled(path: Path, sources: dict[str, str]) -> yara.Rules:
+    """The rules compiled from sources, through an on-disk file: compiling takes longer than
+    scanning a whole image, loading a compiled set milliseconds."""
     try:
-        return yara.load(str(cached))
+        return yara.load(str(path))
     except yara.Error:
         pass  # absent, or written by another YARA build: compile afresh
-    rules = compile_rules(directory)
+    rules = yara.compile(sources=sources)
     tmp = None
     try:
-        cached.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=cached.parent, suffix=".tmp")
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         os.close(fd)
         rules.save(tmp)
-        os.replace(tmp, cached)
+        os.replace(tmp, path)
     except (OSError, yara.Error):
         if tmp is not None:  # a read-only home only costs the compile next time
             Path(tmp).unlink(missing_ok=True)
     return rules
+
+
+def load_rules(directory: Path = RULES_DIR) -> Signatures:
+    """The rules and their gate, each compiled once and kept in cache_dir(), keyed by the sources
+    and YARA's version."""
+    full = _sources(directory)
+    gate: dict[str, str] = {}
+    gated: set[str] = set()
+    for namespace, source in full.items():
+        gate[namespace], cut = _gate(source)
+        gated.update(f"{namespace}.{rule}" for rule in cut)
+    compiled = []
+    for kind, sources in (("", full), ("gate-", gate)):
+        h = hashlib.sha256(yara.__version__.encode())
+        for namespace, source in sources.items():
+            h.update(namespace.encode() + b"\0" + source.encode() + b"\0")
+        compiled.append(
+            _load_compiled(cache_dir() / f"known-backdoor-{kind}{h.hexdigest()[:24]}.yarc", sources)
+        )
+    return Signatures(compiled[0], compiled[1], frozenset(gated))
 
 
 def _matched(match: Any) -> list[tuple[str, int, int]]:
@@ -98,10 +161,10 @@ def doc_appendix() -> str:
     return "\n".join(rows) + "\n"
 
 
-def _matches(rules: yara.Rules, data: bytes) -> list[dict[str, Any]]:
+def _matches(rules: Signatures, data: bytes) -> list[dict[str, Any]]:
     """The rules that matched with at least one string, as JSON data (kept in the result cache)."""
     out: list[dict[str, Any]] = []
-    for m in rules.match(data=data, timeout=_TIMEOUT):
+    for m in rules.match(data):
         hits = _matched(m)
         if hits:  # a condition on the file alone is never evidence enough
             out.append({"rule": m.rule, "namespace": m.namespace, "meta": dict(m.meta), "hits": hits})
