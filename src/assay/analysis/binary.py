@@ -1548,15 +1548,23 @@ def _arm_refs(
 ) -> set[int]:
     out: set[int] = set()
     lows = np.array(sorted({s & 0xFFFF for s, _ in spans}), dtype=np.int64)
-    # PIC pools hold (string - pc); the matching `add rX, pc` follows the load within a few words.
-    # Both instruction sets: ARM and Thumb functions share a section.
+    # PIC pools hold (string - pc); the matching `add rY, pc, rX` (or `rX, pc`) follows the load
+    # within a few words, and only an add of that register counts: any add in the window would let
+    # every string within 48 bytes of a prompt pass for it. Both instruction sets: ARM and Thumb
+    # functions share a section.
     w, pcs = _section_words(b, sec)
     i = _match(w, 0x0F7F0000, 0x051F0000)  # ldr rX, [pc, #+-imm12]
     pc, imm = pcs[i], w[i] & 0xFFF
     v = b.words_at(pc + 8 + np.where(w[i] & 0x00800000 != 0, imm, -imm))
     found = _in_spans(starts, ends, v)
-    for k in range(12):
-        found |= _in_spans(starts, ends, (v + pc + 8 + 4 * k) & 0xFFFFFFFF)
+    rx = (w[i] >> 12) & 0xF
+    for k in range(1, 12):
+        j = np.minimum(i + k, len(w) - 1)
+        a = w[j]
+        rn, rm = (a >> 16) & 0xF, a & 0xF
+        pic_add = ((a & 0x0FE00FF0) == 0x00800000) & (((rn == 15) & (rm == rx)) | ((rn == rx) & (rm == 15)))
+        pic_add &= (a >> 28) != 0xF
+        found |= pic_add & (i + k < len(w)) & _in_spans(starts, ends, (v + pcs[j] + 8) & 0xFFFFFFFF)
     out.update(pc[found & (v >= 0)].tolist())
     i = _match(w, 0x0FF00000, 0x03000000)  # movw
     out.update(pcs[i[_member(((w[i] >> 4) & 0xF000) | (w[i] & 0xFFF), lows)]].tolist())
@@ -1565,8 +1573,11 @@ def _arm_refs(
     pc = hpcs[i]
     v = b.words_at(((pc + 4) & ~3) + (h[i] & 0xFF) * 4)
     found = _in_spans(starts, ends, v)
-    for k in range(24):
-        found |= _in_spans(starts, ends, (v + pc + 4 + 2 * k) & 0xFFFFFFFF)
+    add_pc = 0x4478 | ((h[i] >> 8) & 7)  # add rX, pc (rX is a low register here)
+    for k in range(1, 24):
+        j = np.minimum(i + k, len(h) - 1)
+        pic_add = (h[j] == add_pc) & (i + k < len(h))
+        found |= pic_add & _in_spans(starts, ends, (v + hpcs[j] + 4) & 0xFFFFFFFF)
     out.update(pc[found & (v >= 0)].tolist())
     return out
 

@@ -416,3 +416,28 @@ def test_a_kept_result_gives_the_same_findings_without_analysing_again(
     monkeypatch.setattr(hcc, "_binary_results", no_analysis)
     again = _run(dataclasses.replace(ctx, memo={}, results=ResultCache(tmp_path / "c.sqlite")))
     assert [f.to_dict() for f in again] == [f.to_dict() for f in plain]
+
+
+NEIGHBOURS_C = r"""
+#include <stdio.h>
+__attribute__((noinline)) void status(void) { puts("Unrelated status line"); }
+__attribute__((noinline)) void ask(void) { puts("Password:"); }
+int main(void) { status(); ask(); return 0; }
+"""
+
+
+@pytest.mark.parametrize("target", ["arm", "thumb"])
+def test_a_string_next_to_a_prompt_does_not_pass_for_it(
+    target: str, compile_c: Callable[[str, str], bytes]
+) -> None:
+    # PIC code loads (string - pc) from a pool and adds pc a few instructions on: only that add
+    # may place the load, or every string a few dozen bytes from a prompt would pass for it.
+    from assay.analysis.binary import load_elf, referencing_functions, strings_in
+
+    b = load_elf(compile_c(NEIGHBOURS_C, target))
+    assert b is not None
+    texts = {s.text: s for s in strings_in(b, [s.name for s in b.sections if s.name.startswith(".rodata")])}
+    prompt, other = texts[b"Password:"], texts[b"Unrelated status line"]
+    assert abs(prompt.vaddr - other.vaddr) < 48  # neighbours in .rodata
+    asking, telling = referencing_functions(b, [prompt]), referencing_functions(b, [other])
+    assert len(asking) == 1 and len(telling) == 1 and not asking & telling
