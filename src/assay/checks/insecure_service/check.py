@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from assay.analysis.initsystem import BootCommand, boot_model
+from assay.analysis.initsystem import BootCommand, shared_boot_model
 from assay.checks.base import Check, CheckContext, evidence_at
 from assay.model import Evidence, Finding, Severity
 
@@ -47,7 +47,7 @@ def _service_of(cmd: BootCommand) -> str | None:
 
 
 def _run(ctx: CheckContext) -> Iterable[Finding]:
-    model = boot_model(ctx.index)
+    model = shared_boot_model(ctx.memo, ctx.index)
     for cmd in model.commands:
         if not cmd.enabled:
             continue

@@ -18,7 +18,7 @@ from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 from elftools.elf.sections import SymbolTableSection
 
-from assay.analysis.initsystem import BootCommand, BootModel, boot_model
+from assay.analysis.initsystem import BootCommand, BootModel, shared_boot_model
 from assay.checks.base import Check, CheckContext, evidence_at
 from assay.checks.phone_home.endpoints import Endpoint, documentation_context, find_endpoints
 from assay.index import FileEntry
@@ -421,7 +421,7 @@ def _script_findings(ctx: CheckContext, model: BootModel) -> Iterator[Finding]:
 
 
 def run(ctx: CheckContext) -> Iterator[Finding]:
-    model = boot_model(ctx.index)
+    model = shared_boot_model(ctx.memo, ctx.index)
     yield from _script_findings(ctx, model)
     yield from _elf_findings(ctx, model)
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from assay.analysis.initsystem import BootCommand, boot_model, is_shell
+from assay.analysis.initsystem import BootCommand, is_shell, shared_boot_model
 from assay.checks.base import Check, CheckContext, evidence_at, evidence_of_file
 from assay.model import Evidence, Finding, Severity
 
@@ -217,7 +217,7 @@ def _evidence(ctx: CheckContext, cmd: BootCommand, cache: dict[str, bytes]) -> l
 
 
 def run(ctx: CheckContext) -> Iterator[Finding]:
-    model = boot_model(ctx.index)
+    model = shared_boot_model(ctx.memo, ctx.index)
     cache: dict[str, bytes] = {}
     seen: set[tuple[str, int, str]] = set()
     for cmd in model.commands:

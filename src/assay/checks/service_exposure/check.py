@@ -6,7 +6,7 @@ import ipaddress
 import re
 from collections.abc import Iterable
 
-from assay.analysis.initsystem import Listener, boot_model
+from assay.analysis.initsystem import Listener, shared_boot_model
 from assay.checks.base import Check, CheckContext, evidence_at
 from assay.model import Finding, Severity
 
@@ -38,7 +38,7 @@ def _bound_address(lst: Listener) -> str | None:
 
 def _run(ctx: CheckContext) -> Iterable[Finding]:
     seen: set[tuple[str, int, str, int]] = set()
-    for lst in boot_model(ctx.index).listeners():
+    for lst in shared_boot_model(ctx.memo, ctx.index).listeners():
         bound = _bound_address(lst)
         if bound is not None:
             try:
