@@ -18,7 +18,8 @@ class CheckContext:
     index: FileIndex
     options: dict[str, Any] = field(default_factory=dict)
     components: tuple[Component, ...] = ()  # from the inventory stage, which runs first
-    # Per-scan memo the checks share (parsed ELFs, see analysis.binary.elf_cache); never configuration.
+    # Per-scan memo the checks share (parsed ELFs, the boot model: analysis.binary.elf_cache,
+    # analysis.initsystem.shared_boot_model); never configuration.
     memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     # Set when a split check runs one part of its work (see Check.split): that part's keys, which
     # are file paths unless the check says otherwise.
