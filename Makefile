@@ -30,7 +30,12 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -e '.[dev]'
 	touch $@
 
-install: system $(VENV)/.installed
+# The hot binary-analysis module compiled by mypyc; plain Python when it cannot be built.
+$(VENV)/.native: src/assay/analysis/binary.py scripts/build_native.py | $(VENV)/.installed
+	$(BIN)/python scripts/build_native.py
+	touch $@
+
+install: system $(VENV)/.installed $(VENV)/.native
 
 sample: install
 	bash scripts/build-sample.sh $(SAMPLE)

@@ -378,11 +378,18 @@ _ARCHES = {
     "EM_X86_64": "x86_64",
     "EM_386": "x86",
 }
+
+
+def _enum(table: Any) -> dict[Any, Any]:
+    # pyelftools' tables also map _default_ to a non-int: typed loosely for mypyc's checks
+    return dict(table)
+
+
 # pyelftools' own name tables, reversed: the headers are read with struct (see _load).
-_MACHINES = {v: k for k, v in ENUM_E_MACHINE.items() if isinstance(v, int)}
-_ELF_TYPES = {v: k for k, v in ENUM_E_TYPE.items() if isinstance(v, int)}
-_DT_COMMON = {v: k for k, v in ENUM_D_TAG_COMMON.items() if isinstance(v, int)}
-_DT_MIPS = {**_DT_COMMON, **{v: k for k, v in ENUM_D_TAG_MIPS.items() if isinstance(v, int)}}
+_MACHINES = {v: k for k, v in _enum(ENUM_E_MACHINE).items() if isinstance(v, int)}
+_ELF_TYPES = {v: k for k, v in _enum(ENUM_E_TYPE).items() if isinstance(v, int)}
+_DT_COMMON = {v: k for k, v in _enum(ENUM_D_TAG_COMMON).items() if isinstance(v, int)}
+_DT_MIPS = {**_DT_COMMON, **{v: k for k, v in _enum(ENUM_D_TAG_MIPS).items() if isinstance(v, int)}}
 _SHT_SYMTAB, _SHT_RELA, _SHT_DYNAMIC, _SHT_NOBITS, _SHT_REL, _SHT_DYNSYM = 2, 4, 6, 8, 9, 11
 _PT_LOAD, _PT_INTERP, _PT_GNU_STACK, _PT_GNU_RELRO = 1, 3, 0x6474E551, 0x6474E552
 
@@ -873,6 +880,9 @@ class _Tracker:
         self.md = md
         self._op = getattr(self, "_" + b.arch.replace("x86_64", "x64"))
         self._alias = _X86_ALIAS if b.arch == "x86_64" else _ARM_ALIAS if b.arch == "arm" else None
+        # literal fragments copied into stack buffers, by buffer offset (see _compose)
+        self.pieces: dict[int, tuple[StringRef, ...]] = {}
+        self._next = 0  # the address after the x86 instruction being interpreted (rip)
         self.reset()
 
     @staticmethod
@@ -1647,12 +1657,12 @@ def _walk(b: ElfBinary, t: _Tracker, code: bytes, start: int, end: int) -> tuple
             continue
         kind = ev[0]
         if kind == "call":
-            target = ev[1]
+            callee: Value = ev[1]
             if b.arch == "mips" and idx + 1 < len(insns):
                 # the delay slot runs before the callee: interpret it first
-                pending_delay = (addr, target)
+                pending_delay = (addr, callee)
                 continue
-            _on_call(b, t, facts, addr, target, seen_str)
+            _on_call(b, t, facts, addr, callee, seen_str)
         elif kind == "cmp":
             _on_cmp(t, inline, addr, ev[1], ev[2])
     if pending_delay is not None:
@@ -1751,7 +1761,7 @@ def _string_of(b: ElfBinary, t: _Tracker, v: Value) -> Literal | None:
             buf.append(t.sbytes[o])
             o += 1
         if len(buf) >= 2 and o in t.sbytes:
-            pieces = tuple(p for p in t.__dict__.get("_pieces", {}).get(v[1], ()))
+            pieces = tuple(p for p in t.pieces.get(v[1], ()))
             how = "composed" if pieces else "stack"
             off = pieces[0].offset if pieces else 0
             return Literal(bytes(buf), off, how, pieces)
@@ -1799,7 +1809,7 @@ def _escape(t: _Tracker, args: list[Value]) -> None:
 def _compose(b: ElfBinary, t: _Tracker, name: str, args: list[Value]) -> None:
     """Follow literal fragments copied into a stack buffer (strcpy+strcat, sprintf "%s%s")."""
     dest = args[0]
-    pieces_map: dict[int, tuple[StringRef, ...]] = t.__dict__.setdefault("_pieces", {})
+    pieces_map = t.pieces
     if isinstance(dest, tuple) and dest[0] == "ptr" and isinstance(dest[1], tuple) and dest[1][0] == "len":
         dest = ("sp", dest[1][1])  # buf + strlen(buf): an inlined strcat
         name = "strcat"

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import assay
+from assay.analysis import binary
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS results (
@@ -49,6 +50,8 @@ def code_fingerprint(package: Path | None = None) -> str:
         except ImportError:
             version = "missing"
         h.update(f"{name}=={version}\n".encode())
+    # the compiled build of a module runs the same source, but it is a different program
+    h.update(f"binary={Path(binary.__file__).suffix}\n".encode())
     for path in sorted(p for p in root.rglob("*") if p.suffix in _SOURCES and "__pycache__" not in p.parts):
         h.update(str(path.relative_to(root)).encode() + b"\0")
         h.update(path.read_bytes())
