@@ -14,6 +14,7 @@ import pytest
 
 import assay.analysis as analysis
 from assay.analysis import native_matches
+from c_programs import LOGIN_C
 
 SOURCE = Path(analysis.__file__).parent / "binary.py"
 
@@ -51,29 +52,13 @@ print(json.dumps({"module": Path(b.__file__).suffix, "errors": run.errors,
                   "findings": [f.to_dict() for f in run.findings]}, sort_keys=True))
 """
 
-LOGIN = r"""
-#include <stdio.h>
-#include <string.h>
-int main(void) {
-    char user[64], pass[64];
-    fputs("Login: ", stdout);
-    if (!fgets(user, sizeof user, stdin)) return 1;
-    fputs("Password: ", stdout);
-    if (!fgets(pass, sizeof pass, stdin)) return 1;
-    user[strcspn(user, "\n")] = 0;
-    pass[strcspn(pass, "\n")] = 0;
-    if (!memcmp(pass, "Zq7!", 4)) puts("ok");
-    return !(strcmp(user, "support") == 0 && strcmp(pass, "Tr0ub4dor&3") == 0);
-}
-"""
-
 
 @pytest.mark.skipif(not native_matches(), reason="no current native build (scripts/build_native.py)")
 def test_compiled_and_plain_python_give_the_same_findings(tmp_path: Path) -> None:
     root = tmp_path / "rootfs" / "usr" / "sbin"
     root.mkdir(parents=True)
     src = tmp_path / "login.c"
-    src.write_text(LOGIN)
+    src.write_text(LOGIN_C % ("support", "Tr0ub4dor&3"))
     built = 0
     for cc in ("gcc", "mipsel-linux-gnu-gcc", "arm-linux-gnueabi-gcc"):
         if shutil.which(cc):

@@ -16,21 +16,7 @@ from assay.checks.hardcoded_credential.check import CHECK as HARDCODED
 from assay.index import build_index
 from assay.model import Finding, Severity
 from assay.unpack import index_directory
-
-LOGIN = r"""
-#include <stdio.h>
-#include <string.h>
-int main(void) {
-    char user[64], pass[64];
-    fputs("Login: ", stdout);
-    if (!fgets(user, sizeof user, stdin)) return 1;
-    fputs("Password: ", stdout);
-    if (!fgets(pass, sizeof pass, stdin)) return 1;
-    user[strcspn(user, "\n")] = 0;
-    pass[strcspn(pass, "\n")] = 0;
-    return !(strcmp(user, "%s") == 0 && strcmp(pass, "%s") == 0);
-}
-"""
+from c_programs import LOGIN_C
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +29,7 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     build.mkdir()
     for i, (user, secret) in enumerate([("svc1", "Qw7#pLx9z"), ("svc2", "Rt5!mKz8q"), ("svc3", "Hy2$wQe7n")]):
         src = build / f"p{i}.c"
-        src.write_text(LOGIN % (user, secret))
+        src.write_text(LOGIN_C % (user, secret))
         out = root / "usr" / "sbin" / f"login{i}"
         out.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run(["gcc", "-O2", "-s", "-o", str(out), str(src)], check=True)
