@@ -19,6 +19,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from assay.analysis import native_matches
+
 ROOT = Path(__file__).resolve().parent.parent
 MODULES = ("binary",)  # in src/assay/analysis
 SOURCE = ROOT / "src" / "assay" / "analysis"
@@ -29,17 +31,8 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def current() -> bool:
-    return all(
-        (OUT / f"{m}.sha256").is_file()
-        and (OUT / f"{m}.sha256").read_text().strip() == digest(SOURCE / f"{m}.py")
-        and any(OUT.glob(f"{m}.*.so"))
-        for m in MODULES
-    )
-
-
 def main(argv: list[str]) -> int:
-    if "--force" not in argv and current():
+    if "--force" not in argv and native_matches(OUT, SOURCE):
         print("native build is current")
         return 0
     shutil.rmtree(OUT.parent.parent, ignore_errors=True)

@@ -1761,7 +1761,7 @@ def _string_of(b: ElfBinary, t: _Tracker, v: Value) -> Literal | None:
             buf.append(t.sbytes[o])
             o += 1
         if len(buf) >= 2 and o in t.sbytes:
-            pieces = tuple(p for p in t.pieces.get(v[1], ()))
+            pieces = t.pieces.get(v[1], ())
             how = "composed" if pieces else "stack"
             off = pieces[0].offset if pieces else 0
             return Literal(bytes(buf), off, how, pieces)
@@ -1809,7 +1809,6 @@ def _escape(t: _Tracker, args: list[Value]) -> None:
 def _compose(b: ElfBinary, t: _Tracker, name: str, args: list[Value]) -> None:
     """Follow literal fragments copied into a stack buffer (strcpy+strcat, sprintf "%s%s")."""
     dest = args[0]
-    pieces_map = t.pieces
     if isinstance(dest, tuple) and dest[0] == "ptr" and isinstance(dest[1], tuple) and dest[1][0] == "len":
         dest = ("sp", dest[1][1])  # buf + strlen(buf): an inlined strcat
         name = "strcat"
@@ -1849,10 +1848,10 @@ def _compose(b: ElfBinary, t: _Tracker, name: str, args: list[Value]) -> None:
             at += 1
         if at not in t.sbytes:
             return
-        srcs = list(pieces_map.get(base, ())) + srcs
+        srcs = list(t.pieces.get(base, ())) + srcs
     for i, byte in enumerate(text + b"\0" if not text.endswith(b"\0") else text):
         t.sbytes[at + i] = byte
-    pieces_map[base] = tuple(srcs)
+    t.pieces[base] = tuple(srcs)
 
 
 class _Chain:
