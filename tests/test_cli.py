@@ -96,6 +96,20 @@ def test_unknown_check_is_one_line_error(run_assay: Any, image: Path) -> None:
     _one_error_line(run_assay("scan", image, "--check", "no-such-rule"), 3, "no-such-rule")
 
 
+def test_check_none_runs_only_the_inventory(run_assay: Any, make_squashfs: Any) -> None:
+    status = (
+        "Package: dropbear\nVersion: 2022.82-2\nStatus: install user installed\nArchitecture: mips_24kc\n\n"
+    )
+    packaged = make_squashfs({**FILES, "/usr/lib/opkg/status": status})
+    proc = run_assay("scan", packaged, "--json", "--check", "none")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["rules"] == [] and report["findings"] == []
+    assert [c["name"] for c in report["components"]] == ["dropbear"]
+    assert report["stats"]["timings"]["per_check"] == {}
+    assert report["stats"]["timings"]["inventory"] > 0
+
+
 def test_negative_jobs_is_one_line_error(run_assay: Any, image: Path) -> None:
     _one_error_line(run_assay("scan", image, "--jobs", "-1"), 3, "--jobs")
 

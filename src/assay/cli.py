@@ -103,7 +103,10 @@ def scan(
         list[str] | None,
         typer.Option(
             "--check",
-            help="Run only this check (an id or a category, see docs/checks.md); repeat for several.",
+            help=(
+                "Run only this check (an id or a category, see docs/checks.md); repeat for several. "
+                "'none': no checks, only the inventory (for an SBOM)."
+            ),
         ),
     ] = None,
     jobs: Annotated[
@@ -142,7 +145,9 @@ def scan(
         raise InputError(f"--fail-on must be one of {', '.join(s.value for s in Severity)}")
     if jobs < 0:
         raise InputError("--jobs must be 0 (one per CPU) or more")
-    if checks:
+    if checks == ["none"]:
+        checks = []
+    elif checks:
         from assay.checks import all_checks
 
         known = {name for c in all_checks() for name in (c.id, c.category)}
@@ -163,7 +168,7 @@ def scan(
         profile=profile,
         vuln_db=db,
         vex_triage=triage,
-        only_checks=checks or None,
+        only_checks=checks,
         jobs=jobs or default_jobs(),
         result_cache=result_cache_option(cache),
     )

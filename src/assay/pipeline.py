@@ -15,6 +15,7 @@ from typing import Any
 from assay import __version__
 from assay.checks import RULESET_VERSION, CheckContext, all_checks, run_checks
 from assay.checks.cache import ResultCache
+from assay.checks.runner import INVENTORY
 from assay.index import FileEntry, FileIndex, build_index
 from assay.model import AFFECTED_STATES, SCHEMA_ID, Component, Finding, Severity
 from assay.unpack import Limits, UnpackResult, unpack
@@ -29,7 +30,7 @@ class ScanOptions:
     profile: str | None = None
     vuln_db: Path | None = None
     vex_triage: Path | None = None
-    only_checks: list[str] | None = None
+    only_checks: list[str] | None = None  # ids or categories; None: all checks; []: none
     jobs: int = 1  # processes the checks run in (see checks.runner); the CLI uses one per CPU
     # SQLite file of per-file check results shared by scans (see checks.cache); None: not kept
     result_cache: Path | None = None
@@ -122,27 +123,30 @@ def _scan(image: Path, workdir: Path, options: ScanOptions, progress: Progress) 
     index = build_index(unpacked.filesystems, progress=lambda i, n: progress("index", i, n))
     timings["index"] = time.perf_counter() - t0
 
+    checks = all_checks()
+    if options.only_checks is not None:
+        checks = [c for c in checks if c.id in options.only_checks or c.category in options.only_checks]
+    # The inventory runs beside the checks (see checks.runner): both read only the index.
     t0 = time.perf_counter()
     progress("inventory", None, None)
-    components = identify_components(index, unpacked.layers)
-    timings["inventory"] = time.perf_counter() - t0
-
-    checks = all_checks()
-    if options.only_checks:
-        checks = [c for c in checks if c.id in options.only_checks or c.category in options.only_checks]
-    t0 = time.perf_counter()
     results = ResultCache(options.result_cache) if options.result_cache else None
-    ctx = CheckContext(
-        index=index, options=dict(options.check_options), components=tuple(components), results=results
-    )
+    ctx = CheckContext(index=index, options=dict(options.check_options), results=results)
     try:
         run = run_checks(
-            ctx, checks, progress=lambda cid: progress("check " + cid, None, None), jobs=options.jobs
+            ctx,
+            checks,
+            progress=lambda cid: progress(cid if cid == INVENTORY else "check " + cid, None, None),
+            jobs=options.jobs,
+            inventory=lambda: identify_components(index, unpacked.layers),
         )
     finally:
         if results is not None:
             results.close()
-    timings["checks"] = time.perf_counter() - t0
+    components = list(run.components)
+    # The inventory's own run time, and what the checks add to it: the stage times still sum to
+    # the scan's, and "checks" is what a scan without checks would save.
+    timings["inventory"] = run.inventory_seconds
+    timings["checks"] = time.perf_counter() - t0 - run.inventory_seconds
     warnings = list(unpacked.warnings) + [f"check {k} failed: {v}" for k, v in sorted(run.errors.items())]
     if results is not None and results.broken:
         warnings.append(results.broken)

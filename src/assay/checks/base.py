@@ -78,6 +78,9 @@ class Check:
     references: tuple[str, ...] = ()
     false_positives: str = ""  # known sources of false positives, for docs/checks.md
     split: SplitFn | None = None  # for checks heavy enough to share among worker processes
+    # Reads ctx.components. The runner starts such checks once the inventory is done (it runs
+    # beside the other checks); any other check that reads them fails (see runner.NOT_YET).
+    needs_components: bool = False
 
     def finding(
         self,

@@ -5,6 +5,10 @@ that declares `split` also has its work cut into parts (e.g. one per distinct bi
 heavy check does not leave the other workers idle. Workers are forked from the scanning process:
 they inherit the index without copying it, and only check ids, part paths and findings cross
 between processes.
+
+The inventory stage may run among them, as one more task: it reads only the index too, and a
+worker that builds it leaves the other workers to the checks. Checks that read its components
+declare it (Check.needs_components) and start once it is done.
 """
 
 from __future__ import annotations
@@ -19,15 +23,35 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from assay.checks.base import Check, CheckContext
-from assay.model import Finding
+from assay.model import Component, Finding
 
-# (check id, part paths or None for the whole check)
-_Task = tuple[str, frozenset[str] | None]
-# (check id, findings, seconds, error or None)
-_Outcome = tuple[str, list[Finding], float, str | None]
+# (check id or INVENTORY, part paths or None for the whole check, the components for a check
+# that needs them)
+_Task = tuple[str, frozenset[str] | None, tuple[Component, ...] | None]
+# (check id or INVENTORY, findings or components, seconds, error or None)
+_Outcome = tuple[str, list[Any], float, str | None]
+Inventory = Callable[[], Iterable[Component]]
+
+INVENTORY = "inventory"  # the task id of the inventory stage; no check has this id
+
+
+class _NotYet(tuple[Component, ...]):
+    """ctx.components as a check that has not declared needs_components sees it: reading it
+    fails, in every run, rather than reading nothing in a run where the inventory is not done."""
+
+    __slots__ = ()
+
+    def _fail(self, *_args: object) -> Any:
+        raise RuntimeError("this check reads ctx.components without declaring needs_components")
+
+    __iter__ = __len__ = __getitem__ = __contains__ = _fail
+
+
+NOT_YET = _NotYet()
 
 # Estimated seconds below which parts of a split check are handed out together.
 _MIN_TASK_SECONDS = 0.02
@@ -42,6 +66,8 @@ class CheckRun:
     timings: dict[str, float]  # seconds each check ran, summed over its parts and workers
     errors: dict[str, str]
     jobs: int = 1  # processes the checks ran in
+    components: tuple[Component, ...] = field(default=())  # the inventory's, or ctx.components
+    inventory_seconds: float = 0.0  # how long the inventory ran, when run_checks ran it
 
 
 def default_jobs() -> int:
@@ -54,28 +80,47 @@ def run_checks(
     checks: Iterable[Check],
     progress: Callable[[str], None] | None = None,
     jobs: int = 1,
+    inventory: Inventory | None = None,
 ) -> CheckRun:
     """Run the checks; one failing check is reported, not fatal to the scan.
 
     jobs > 1 runs them in that many forked processes where the platform can fork and this process
     may have children; otherwise, and if the pool breaks, in this process. Findings are the same
     either way, in the same order.
+
+    inventory: the inventory stage when it has not run yet (ctx.components is then ignored). It
+    runs first in turn, or as a task beside the checks; its errors propagate as they would from
+    the stage run alone. CheckRun.components is its result.
     """
     checks = list(checks)
     by_id = {c.id: c for c in checks}
     outcomes: list[_Outcome] = []
-    left: list[_Task] = [(c.id, None) for c in checks]
+    first: list[_Task] = [(INVENTORY, None, None)] if inventory is not None else []
+    left: list[_Task] = first + [(c.id, None, None) for c in checks]
     used = 1
     if jobs > 1 and _can_fork():
-        planned = _plan(ctx, checks)
+        planned = first + _plan(ctx, checks)
         if min(jobs, len(planned)) > 1:
             used = min(jobs, len(planned))
-            outcomes, left = _run_pooled(ctx, by_id, planned, used, progress)
-    for task in left:  # serial, or what a broken pool left undone
+            outcomes, left = _run_pooled(ctx, by_id, inventory, planned, used, progress)
+    components: tuple[Component, ...] = ctx.components
+    inventory_seconds = 0.0
+    for name, result, seconds, _error in outcomes:
+        if name == INVENTORY:
+            components, inventory_seconds = tuple(result), seconds
+    # In turn, or what a broken pool left undone; the inventory first.
+    for task in sorted(left, key=lambda t: t[0] != INVENTORY):
         if progress is not None:
             progress(task[0])
-        outcomes.append(_run_task(ctx, by_id, task))
-    return _collect(checks, outcomes, used)
+        if task[0] == INVENTORY and inventory is not None:
+            t0 = time.perf_counter()
+            components = tuple(inventory())
+            inventory_seconds = time.perf_counter() - t0
+            continue
+        outcomes.append(_run_task(ctx, by_id, (task[0], task[1], components)))
+    run = _collect(checks, [o for o in outcomes if o[0] != INVENTORY], used)
+    run.components, run.inventory_seconds = components, inventory_seconds
+    return run
 
 
 def _can_fork() -> bool:
@@ -89,14 +134,14 @@ def _plan(ctx: CheckContext, checks: list[Check]) -> list[_Task]:
     parts: list[tuple[float, _Task]] = []
     for check in checks:
         if check.split is None:
-            whole.append((check.id, None))
+            whole.append((check.id, None, None))
             continue
         try:
             cut = check.split(ctx)
         except Exception:  # noqa: BLE001 - a check that cannot split still runs whole
-            whole.append((check.id, None))
+            whole.append((check.id, None, None))
             continue
-        parts.extend((weight, (check.id, keys)) for weight, keys in _bundled(cut))
+        parts.extend((weight, (check.id, keys, None)) for weight, keys in _bundled(cut))
     parts.sort(key=lambda p: -p[0])
     return whole + [task for _w, task in parts]
 
@@ -121,12 +166,18 @@ def _bundled(parts: list[tuple[float, frozenset[str]]]) -> list[tuple[float, fro
 def _run_pooled(
     ctx: CheckContext,
     by_id: dict[str, Check],
+    inventory: Inventory | None,
     tasks: list[_Task],
     jobs: int,
     progress: Callable[[str], None] | None,
 ) -> tuple[list[_Outcome], list[_Task]]:
     """Outcomes of the tasks, and the tasks the pool could not run."""
     outcomes: list[_Outcome] = []
+    # Checks that read the components wait for the inventory task.
+    held: list[_Task] = []
+    if inventory is not None:
+        held = [t for t in tasks if t[0] != INVENTORY and by_id[t[0]].needs_components]
+        tasks = [t for t in tasks if t[0] == INVENTORY or not by_id[t[0]].needs_components]
     parts_left = Counter(t[0] for t in tasks)
     # Workers share this process's pages copy-on-write; a collection in a worker would write to
     # every inherited object and copy them all. Frozen objects are left out of collections.
@@ -136,7 +187,7 @@ def _run_pooled(
             max_workers=jobs,
             mp_context=multiprocessing.get_context("fork"),
             initializer=_init_worker,
-            initargs=(ctx, by_id),
+            initargs=(ctx, by_id, inventory),
         )
     except (OSError, ValueError):
         gc.unfreeze()
@@ -161,6 +212,13 @@ def _run_pooled(
                 except (BrokenProcessPool, pickle.PicklingError, AttributeError, TypeError):
                     lost.append(task)  # a lost worker or a result that would not cross: rerun here
                     continue
+                if task[0] == INVENTORY:
+                    if outcome[3] is not None:
+                        lost.append(task)  # rerun here, where its error propagates
+                        continue
+                    components = tuple(outcome[1])
+                    queue.extendleft((cid, part, components) for cid, part, _c in reversed(held))
+                    held = []
                 outcomes.append(outcome)
                 parts_left[task[0]] -= 1
                 if progress is not None and not parts_left[task[0]]:
@@ -172,7 +230,7 @@ def _run_pooled(
     # Every result is in: the idle workers exit by themselves while the scan goes on.
     pool.shutdown(wait=False)
     gc.unfreeze()
-    return outcomes, lost + list(queue)
+    return outcomes, lost + list(queue) + held
 
 
 def _kill(pool: ProcessPoolExecutor) -> None:
@@ -186,30 +244,41 @@ def _kill(pool: ProcessPoolExecutor) -> None:
         proc.join(timeout=5)
 
 
-def _init_worker(ctx: CheckContext, by_id: dict[str, Check]) -> None:
+def _init_worker(ctx: CheckContext, by_id: dict[str, Check], inventory: Inventory | None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Each worker starts from what this process had memoised (split may have parsed what the
     # parts need) and keeps its own additions: nothing is shared back.
     _WORKER["ctx"] = replace(ctx, memo=dict(ctx.memo), processes=1)
     _WORKER["checks"] = by_id
+    _WORKER["inventory"] = inventory
 
 
 def _worker_task(task: _Task) -> _Outcome:
     ctx = _WORKER["ctx"]
     by_id = _WORKER["checks"]
     assert isinstance(ctx, CheckContext) and isinstance(by_id, dict)
+    if task[0] == INVENTORY:
+        inventory = _WORKER["inventory"]
+        assert callable(inventory)
+        t0 = time.perf_counter()
+        try:
+            return INVENTORY, list(inventory()), time.perf_counter() - t0, None
+        except Exception as exc:  # noqa: BLE001 - rerun by the scanning process, which raises
+            return INVENTORY, [], time.perf_counter() - t0, f"{type(exc).__name__}: {exc}"
     return _run_task(ctx, by_id, task)
 
 
 def _run_task(ctx: CheckContext, by_id: dict[str, Check], task: _Task) -> _Outcome:
-    check_id, paths = task
-    if paths is not None:
-        ctx = replace(ctx, part=paths)
+    check_id, paths, components = task
+    check = by_id[check_id]
+    if components is None:
+        components = ctx.components
+    ctx = replace(ctx, part=paths, components=components if check.needs_components else NOT_YET)
     t0 = time.perf_counter()
     findings: list[Finding] = []
     error = None
     try:
-        findings = list(by_id[check_id].run(ctx))
+        findings = list(check.run(ctx))
     except Exception as exc:  # noqa: BLE001 - a broken check must not sink the report
         error = f"{type(exc).__name__}: {exc}"
     return check_id, findings, time.perf_counter() - t0, error

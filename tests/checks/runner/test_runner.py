@@ -5,7 +5,9 @@ from __future__ import annotations
 import multiprocessing
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,7 @@ from assay.checks import CheckContext, all_checks, run_checks
 from assay.checks.base import Check, evidence_of_file
 from assay.checks.hardcoded_credential.check import CHECK as HARDCODED
 from assay.index import build_index
-from assay.model import Finding, Severity
+from assay.model import Component, Finding, Severity
 from assay.unpack import index_directory
 from c_programs import LOGIN_C
 
@@ -81,8 +83,6 @@ def test_split_parts_cover_each_binary_once_and_add_up_to_the_whole(tree: Path) 
     assert len(paths) == len(set(paths))  # no file in two parts
     copies = [part for _w, part in parts if "/usr/sbin/login0" in part]
     assert copies == [frozenset({"/usr/sbin/login0", "/usr/bin/login0-copy"})]
-    from dataclasses import replace
-
     by_parts = [f for _w, part in parts for f in HARDCODED.run(replace(ctx, part=part))]
     assert sorted(_ids(by_parts)) == sorted(_ids(list(HARDCODED.run(ctx))))
 
@@ -227,3 +227,89 @@ def test_the_boot_model_is_built_once_for_the_checks_that_read_it(
     assert len(built) == 1
     assert sorted(_ids(together.findings)) == alone
     assert any(f.rule == "remote-shell" for f in together.findings)
+
+
+# The inventory beside the checks: a check that declares needs_components gets the inventory's
+# components, one that does not cannot read them, and the inventory runs while other checks do.
+
+
+def _component_names(ctx: CheckContext) -> Iterator[Finding]:
+    entry = ctx.index.get("/etc/passwd")
+    assert entry is not None
+    seen = ", ".join(f"{c.name} {c.version}" for c in ctx.components)
+    yield READER.finding(entry.path, f"saw {seen}", [evidence_of_file(entry)])
+
+
+READER = Check(
+    id="zz-reader",
+    category="test",
+    severity=Severity.LOW,
+    title="t",
+    description="d",
+    run=_component_names,
+    needs_components=True,
+)
+UNDECLARED = replace(READER, id="zz-undeclared", needs_components=False)
+INVENTORY_OF_TWO = (
+    Component("busybox", "1.36.1", "pkg:generic/busybox@1.36.1", None),
+    Component("dropbear", "2022.83", "pkg:generic/dropbear@2022.83", None),
+)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_checks_that_need_the_inventory_get_its_components(tree: Path, jobs: int) -> None:
+    ran: list[int] = []
+
+    def inventory() -> list[Component]:
+        ran.append(1)
+        return list(INVENTORY_OF_TWO)
+
+    run = run_checks(_context(tree), [HARDCODED, READER, UNDECLARED], jobs=jobs, inventory=inventory)
+    assert run.components == INVENTORY_OF_TWO
+    assert [f.title for f in run.findings if f.rule == "zz-reader"] == [
+        "saw busybox 1.36.1, dropbear 2022.83"
+    ]
+    assert "without declaring needs_components" in run.errors["zz-undeclared"]
+    assert len([f for f in run.findings if f.rule == "hardcoded-credential"]) == 5
+    assert run.inventory_seconds > 0
+    if jobs == 1:
+        assert ran == [1]  # in a worker otherwise: this process's list stays empty
+
+
+def _writes_marker(ctx: CheckContext) -> Iterator[Finding]:
+    Path(ctx.options["marker"]).write_text("done")
+    return iter(())
+
+
+MARKER = Check(
+    id="zz-marker", category="test", severity=Severity.LOW, title="t", description="d", run=_writes_marker
+)
+
+
+def test_the_inventory_runs_while_the_checks_do(tree: Path, tmp_path: Path) -> None:
+    marker = tmp_path / "marker"
+
+    def inventory() -> list[Component]:
+        # Waits for a check to have run: only a run that overlaps the two gets past this.
+        deadline = time.monotonic() + 20
+        while not marker.exists():
+            if time.monotonic() > deadline:
+                raise TimeoutError("no check ran while the inventory did")
+            time.sleep(0.01)
+        return list(INVENTORY_OF_TWO)
+
+    ctx = replace(_context(tree), options={"marker": str(marker)})
+    run = run_checks(ctx, [MARKER, READER], jobs=2, inventory=inventory)
+    assert run.jobs == 2 and run.components == INVENTORY_OF_TWO
+    assert [f.title for f in run.findings if f.rule == "zz-reader"] == [
+        "saw busybox 1.36.1, dropbear 2022.83"
+    ]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_an_inventory_that_fails_fails_the_run_as_it_would_alone(tree: Path, jobs: int) -> None:
+    def inventory() -> list[Component]:
+        raise ValueError("unreadable package database")
+
+    with pytest.raises(ValueError, match="unreadable package database"):
+        run_checks(_context(tree), [HARDCODED, READER], jobs=jobs, inventory=inventory)

@@ -93,4 +93,5 @@ CHECK = Check(
     references=("https://endoflife.date/",),
     false_positives="A vendor or distribution that back-ports fixes to an upstream-EOL branch (e.g. Debian LTS) still ships supported code.",
     run=_run,
+    needs_components=True,
 )

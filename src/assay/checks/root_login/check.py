@@ -257,6 +257,7 @@ CHECK = Check(
         "program while /etc/securetty is missing or lists network terminals."
     ),
     run=run,
+    needs_components=True,  # the OpenSSH version decides PermitRootLogin's default
     clause="4.3.2.6",
     references=(
         "https://man.openbsd.org/sshd_config#PermitRootLogin",
