@@ -14,7 +14,10 @@ Each image is also scanned with only the nine categories' checks (`--check`): wi
 --jobs (checks side by side in worker processes) and with --jobs 1 (in turn, the baseline of the
 same run), --repeat times each (default 3); the checks stage of those scans is the hunt's wall
 time, set against the unpack + index time of the same scans, each stage's least time over the
-repeats (the estimate least disturbed by other work; --repeat 1 for single scans). A third hunt-only scan per image shares one result cache
+repeats (the estimate least disturbed by other work; --repeat 1 for single scans). The inventory
+runs beside the checks, so each image is also scanned with `--check none` (the inventory alone):
+what the hunt adds to a scan is the inventory-and-checks stage of a hunt-only scan less that.
+A third hunt-only scan per image shares one result cache
 (`--cache`, see assay.checks.cache) that is empty at the first image, as `assay scan-corpus` does:
 a program already analysed in an earlier image is not analysed again.
 
