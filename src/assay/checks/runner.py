@@ -181,6 +181,9 @@ def _run_pooled(
     parts_left = Counter(t[0] for t in tasks)
     # Workers share this process's pages copy-on-write; a collection in a worker would write to
     # every inherited object and copy them all. Frozen objects are left out of collections.
+    # A worker forked just as Ctrl-C arrives may not be in the pool's table yet: _kill also stops
+    # every child started from here on.
+    children_before = set(multiprocessing.active_children())
     gc.freeze()
     try:
         pool = ProcessPoolExecutor(
@@ -224,7 +227,7 @@ def _run_pooled(
                 if progress is not None and not parts_left[task[0]]:
                     progress(task[0])
     except BaseException:
-        _kill(pool)
+        _kill(pool, children_before)
         gc.unfreeze()
         raise
     # Every result is in: the idle workers exit by themselves while the scan goes on.
@@ -233,9 +236,12 @@ def _run_pooled(
     return outcomes, lost + list(queue) + held
 
 
-def _kill(pool: ProcessPoolExecutor) -> None:
+def _kill(pool: ProcessPoolExecutor, children_before: set[multiprocessing.process.BaseProcess]) -> None:
     # Workers ignore SIGINT (the parent decides); on Ctrl-C or an error do not wait for their tasks.
     processes = list(getattr(pool, "_processes", {}).values())
+    processes += [
+        p for p in multiprocessing.active_children() if p not in children_before and p not in processes
+    ]
     pool.shutdown(wait=False, cancel_futures=True)
     for proc in processes:
         if proc.is_alive():

@@ -180,6 +180,22 @@ def test_ctrl_c_stops_the_workers_too(tmp_path: Path) -> None:
     raise AssertionError("a worker outlived the interrupted run")
 
 
+def test_a_worker_forked_as_ctrl_c_arrives_is_stopped_too() -> None:
+    # Ctrl-C between a worker's fork and its entry in the pool's table: _kill must still stop it,
+    # or the interpreter waits for it at exit.
+    from concurrent.futures import ProcessPoolExecutor
+
+    from assay.checks.runner import _kill
+
+    fork = multiprocessing.get_context("fork")
+    before = set(multiprocessing.active_children())
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=fork)
+    stray = fork.Process(target=time.sleep, args=(60,))
+    stray.start()
+    _kill(pool, before)
+    assert not stray.is_alive() and stray.exitcode is not None
+
+
 def test_light_parts_go_out_together_heavy_ones_alone() -> None:
     from assay.checks.runner import _MIN_TASK_SECONDS, _bundled
 
