@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from functools import cache
 from importlib.resources import files
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 _SHOWN = 5
 
@@ -35,6 +36,8 @@ def _schema() -> dict[str, Any]:
 
 @cache
 def _validator() -> Draft202012Validator:
+    from jsonschema import Draft202012Validator  # only where reports are validated: 0.1 s to import
+
     schema = _schema()
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema)
@@ -46,6 +49,8 @@ def _where(err: ValidationError) -> str:
 
 def _describe(err: ValidationError) -> str:
     # oneOf/anyOf messages quote the whole instance; the most relevant cause says more.
+    from jsonschema.exceptions import best_match
+
     cause = best_match(err.context) if err.context else None
     msg = (cause or err).message
     if len(msg) > 200:

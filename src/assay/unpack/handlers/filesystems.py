@@ -8,11 +8,8 @@ import struct
 import zlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, BinaryIO, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
-from dissect.cramfs import CramFS
-from dissect.extfs import ExtFS
-from dissect.jffs import JFFS2
 from dissect.util.stream import RangeStream
 
 from assay.errors import LimitExceeded
@@ -25,6 +22,9 @@ from assay.unpack.handlers.base import (
     TreeBuilder,
     read_chunks,
 )
+
+if TYPE_CHECKING:
+    from dissect.extfs import ExtFS
 
 _MAX_PATH_DEPTH = 256
 
@@ -104,6 +104,10 @@ class ExtHandler(Handler):
         self, src: Path, start: int, size: int, dest: Path, fs_id: str, ctx: HandlerContext
     ) -> Extracted:
         tb = TreeBuilder(fs_id, "extfs", dest, ctx, f"ext filesystem at 0x{start:x} in {src.name}")
+        # The readers are imported when an image needs them: each builds its structure parsers
+        # at import, which would cost every scan a tenth of a second.
+        from dissect.extfs import ExtFS
+
         with open(src, "rb") as fh:
             fs = ExtFS(RangeStream(fh, start, size))
             tb.fs.fstype = _ext_version(fs)
@@ -203,6 +207,8 @@ class Jffs2Handler(Handler):
                 tb.fs.fstype = "jffs2-be"
             else:
                 raw = RangeStream(fh, start, size)  # type: ignore[assignment]
+            from dissect.jffs import JFFS2
+
             try:
                 fs = JFFS2(raw)
             except Exception as exc:
@@ -295,6 +301,8 @@ class CramfsHandler(Handler):
         self, src: Path, start: int, size: int, dest: Path, fs_id: str, ctx: HandlerContext
     ) -> Extracted:
         tb = TreeBuilder(fs_id, "cramfs", dest, ctx, f"cramfs at 0x{start:x} in {src.name}")
+        from dissect.cramfs import CramFS
+
         with open(src, "rb") as fh:
             fs = CramFS(RangeStream(fh, start, size))
 
