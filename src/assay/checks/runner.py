@@ -18,11 +18,13 @@ import multiprocessing
 import os
 import pickle
 import signal
+import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -181,9 +183,6 @@ def _run_pooled(
     parts_left = Counter(t[0] for t in tasks)
     # Workers share this process's pages copy-on-write; a collection in a worker would write to
     # every inherited object and copy them all. Frozen objects are left out of collections.
-    # A worker forked just as Ctrl-C arrives may not be in the pool's table yet: _kill also stops
-    # every child started from here on.
-    children_before = set(multiprocessing.active_children())
     gc.freeze()
     try:
         pool = ProcessPoolExecutor(
@@ -202,9 +201,10 @@ def _run_pooled(
         while queue or pending:
             # Hand out a task at a time (one spare in the queue), not all at once: a worker that
             # holds tasks it has not started keeps them from a worker that has gone idle.
-            while queue and not lost and len(pending) <= jobs:
-                task = queue.popleft()
-                pending[pool.submit(_worker_task, task)] = task
+            with _sigint_held():  # the first submit forks the workers
+                while queue and not lost and len(pending) <= jobs:
+                    task = queue.popleft()
+                    pending[pool.submit(_worker_task, task)] = task
             if not pending:
                 break
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -227,7 +227,7 @@ def _run_pooled(
                 if progress is not None and not parts_left[task[0]]:
                     progress(task[0])
     except BaseException:
-        _kill(pool, children_before)
+        _kill(pool)
         gc.unfreeze()
         raise
     # Every result is in: the idle workers exit by themselves while the scan goes on.
@@ -236,12 +236,25 @@ def _run_pooled(
     return outcomes, lost + list(queue) + held
 
 
-def _kill(pool: ProcessPoolExecutor, children_before: set[multiprocessing.process.BaseProcess]) -> None:
+@contextmanager
+def _sigint_held() -> Iterator[None]:
+    """Hold Ctrl-C until the block ends. One that lands while the process forks runs Python's
+    handler inside an at-fork hook, which drops its KeyboardInterrupt ("Exception ignored"): the
+    scan would then wait for its workers. Held, it is raised after the block. Forked children
+    inherit the hold; _init_worker releases it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread runs Python's signal handlers
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _kill(pool: ProcessPoolExecutor) -> None:
     # Workers ignore SIGINT (the parent decides); on Ctrl-C or an error do not wait for their tasks.
     processes = list(getattr(pool, "_processes", {}).values())
-    processes += [
-        p for p in multiprocessing.active_children() if p not in children_before and p not in processes
-    ]
     pool.shutdown(wait=False, cancel_futures=True)
     for proc in processes:
         if proc.is_alive():
@@ -251,7 +264,8 @@ def _kill(pool: ProcessPoolExecutor, children_before: set[multiprocessing.proces
 
 
 def _init_worker(ctx: CheckContext, by_id: dict[str, Check], inventory: Inventory | None) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # discards a Ctrl-C held across the fork
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     # Each worker starts from what this process had memoised (split may have parsed what the
     # parts need) and keeps its own additions: nothing is shared back.
     _WORKER["ctx"] = replace(ctx, memo=dict(ctx.memo), processes=1)
