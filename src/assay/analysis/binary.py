@@ -725,7 +725,15 @@ def _plt_stubs(b: ElfBinary) -> list[tuple[int, int, str]]:
         for addr, size, mnem, ops in tracker.disasm(code, sec.addr):
             slot = tracker.step(addr, size, mnem, ops)
             if isinstance(slot, tuple) and slot[0] == "jump":
-                name = b.slot_imports.get(slot[1]) if isinstance(slot[1], int) else None
+                # a jump to the slot's address (ARM's ldr pc), or to what it loaded (AArch64's br x17)
+                dest = slot[1]
+                name = (
+                    b.slot_imports.get(dest)
+                    if isinstance(dest, int)
+                    else str(dest[1])
+                    if isinstance(dest, tuple) and dest[0] == "imp"
+                    else None
+                )
                 if name:
                     out.append((begin, addr + size, name))
                 begin = addr + size

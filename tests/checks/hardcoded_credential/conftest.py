@@ -18,6 +18,8 @@ COMPILERS = {
     "mipsel": "mipsel-linux-gnu-gcc",
     "arm": "arm-linux-gnueabi-gcc",
     "thumb": "arm-linux-gnueabi-gcc",
+    "aarch64": "aarch64-linux-gnu-gcc",
+    "mips": "mips-linux-gnu-gcc",  # big-endian, as on many Atheros/Qualcomm routers
 }
 EXTRA = {"thumb": ["-mthumb"]}
 

@@ -10,7 +10,7 @@ from assay.checks.base import CheckContext
 from assay.checks.hardcoded_credential.check import CHECK, _password_like
 from assay.model import Finding
 
-TARGETS = ["x86_64", "mipsel", "arm", "thumb"]
+TARGETS = ["x86_64", "mipsel", "arm", "thumb", "aarch64", "mips"]
 
 STRCMP_PAIR = r"""
 #include <stdio.h>
@@ -128,7 +128,7 @@ def test_inlined_memcmp_integer_compares(target: str, compile_c, context) -> Non
     assert secret["how"] in ("inline", "stack", "rodata")
 
 
-@pytest.mark.parametrize("target", ["x86_64", "mipsel"])
+@pytest.mark.parametrize("target", ["x86_64", "mipsel", "aarch64", "mips"])
 def test_keywords_versions_and_options_are_not_credentials(target: str, compile_c, context) -> None:
     assert _run(context({"/usr/bin/tool": compile_c(KEYWORDS, target)})) == []
 

@@ -30,6 +30,8 @@ TARGETS = {
     "mipsel": ("mipsel-linux-gnu-gcc", []),
     "arm": ("arm-linux-gnueabi-gcc", []),
     "thumb": ("arm-linux-gnueabi-gcc", ["-mthumb"]),
+    "aarch64": ("aarch64-linux-gnu-gcc", []),
+    "mips": ("mips-linux-gnu-gcc", []),
 }
 
 
