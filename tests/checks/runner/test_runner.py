@@ -122,7 +122,9 @@ def test_without_fork_the_checks_run_in_turn(tree: Path, monkeypatch: pytest.Mon
 
 
 SLOW_RUN = r"""
-import sys, time
+import signal, sys, time
+# Ctrl-C as in a terminal: a run started in the background (CI) inherits SIGINT ignored.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from pathlib import Path
 from assay.checks import CheckContext, run_checks
 from assay.checks.base import Check
