@@ -441,3 +441,42 @@ def test_a_string_next_to_a_prompt_does_not_pass_for_it(
     assert abs(prompt.vaddr - other.vaddr) < 48  # neighbours in .rodata
     asking, telling = referencing_functions(b, [prompt]), referencing_functions(b, [other])
     assert len(asking) == 1 and len(telling) == 1 and not asking & telling
+
+
+# A configuration parser: its key is compared against many option names, some next to password
+# options. Option names shaped like identifiers are keywords there, not credentials.
+DISPATCHER = r"""
+#include <stdio.h>
+#include <string.h>
+__attribute__((noinline)) int set(const char *key, const char *value) {
+    if (strcmp(key, "sae_password") == 0) return puts(value);
+    else if (strcmp(key, "wpa_passphrase") == 0) return puts(value) + 1;
+    else if (strcmp(key, "country_code") == 0) return 2;
+    else if (strcmp(key, "ieee80211w") == 0) return 3;
+    else if (strcmp(key, "use_sta_nsts") == 0) return 4;
+    else if (strcmp(key, "ieee80211ax") == 0) return 5;
+    else if (strcmp(key, "no-touch-required") == 0) return 6;
+    else if (strcmp(key, "permit-X11-forwarding") == 0) return 7;
+    else if (strcmp(key, "skip_inactivity_poll") == 0) return 8;
+    else if (strcmp(key, "ieee8021x") == 0) return 9;%s
+    return 0;
+}
+int main(void) {
+    char k[64], v[64];
+    while (scanf("%%63s %%63s", k, v) == 2) set(k, v);
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("target", ["x86_64", "mipsel", "aarch64"])
+def test_option_names_of_a_configuration_parser_are_not_credentials(target: str, compile_c, context) -> None:
+    prog = compile_c(DISPATCHER % "", target)
+    assert _run(context({"/usr/sbin/hostapd": prog})) == []
+
+
+@pytest.mark.parametrize("target", ["x86_64", "mipsel", "aarch64"])
+def test_a_secret_among_option_names_is_still_found(target: str, compile_c, context) -> None:
+    hidden = '\n    else if (strcmp(key, "Kq4$vR8!m") == 0) return 10;'
+    found = _run(context({"/usr/sbin/hostapd": compile_c(DISPATCHER % hidden, target)}))
+    assert [f.details["password"] for f in found] == ["Kq4$vR8!m"]

@@ -121,6 +121,26 @@ def _password_like(s: str) -> bool:
     return len(s) >= 6 and digits >= 2 and letters >= 3 and (upper or not s[-digits:].isdigit())
 
 
+# A function that compares its input against this many distinct literals is a keyword dispatcher
+# (a configuration parser, a command table): hostapd's has over 400, sshd's key-option parser 9;
+# the credential checks seen so far compare against 2-5.
+_DISPATCH_LITERALS = 8
+
+
+def _strong_secret(s: str) -> bool:
+    """What still reads as a secret among a dispatcher's keywords: a symbol other than a word
+    separator, or upper and lower case and digits in one piece. Option names such as
+    "ieee80211w" and "permit-X11-forwarding" are not."""
+    if any(not c.isalnum() and c not in "-_." for c in s):
+        return True
+    return (
+        s.isalnum()
+        and any(c.isupper() for c in s)
+        and any(c.islower() for c in s)
+        and any(c.isdigit() for c in s)
+    )
+
+
 def _user_like(s: str) -> bool:
     # option values ("enabled", "auto") are compared next to secrets but name no account
     return (
@@ -290,7 +310,10 @@ def _credential_compares(data: bytes, b: ElfBinary) -> _Pairs:
             # an inlined compare against table bytes is cut into word-sized chunks: judge them together
             compares = [c for c in compares if c.callee != "inline"]
         texts = [c.literal.text.decode("latin-1") for c in compares]
-        secrets = [i for i, t in enumerate(texts) if _password_like(t)]
+        dispatcher = len(set(texts)) >= _DISPATCH_LITERALS
+        secrets = [
+            i for i, t in enumerate(texts) if _password_like(t) and (not dispatcher or _strong_secret(t))
+        ]
         used: set[int] = set()
         reported: set[tuple[str, ...]] = set()
         for i in secrets:
@@ -590,6 +613,9 @@ CHECK = Check(
     ),
     false_positives=(
         "Literals that look like secrets but are protocol tokens or option values compared in a "
-        "function that also prints a login prompt; test passwords in vendor self-test code."
+        "function that also prints a login prompt; test passwords in vendor self-test code. In a "
+        "function that compares against eight or more distinct literals (a configuration parser, a "
+        "command table) only literals with a symbol, or mixing capitals, small letters and digits, "
+        "count: a secret shaped like an option name there is missed."
     ),
 )
