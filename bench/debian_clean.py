@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""The back-door hunt on real, clean Debian programs of four architectures: what does it report?
+
+    python bench/debian_clean.py [--debs ~/.cache/assay-bench/debs] [--arch arm64 ...]
+
+Takes the .deb files `bench/versions.py` downloads (27 router-like packages: busybox, dropbear,
+openssh-server, hostapd, dnsmasq, lighttpd, openvpn, curl, openssl, ... for amd64, arm64, armel
+and mipsel), unpacks every package of one architecture into one tree with `dpkg-deb -x`, scans
+it with the nine back-door categories' checks, and prints each finding. Debian's packages hold
+no back doors, so every finding is either a false positive or something the package really
+ships (OpenVPN's published sample keys under /usr/share/doc, the test keys compiled into
+`openssl`); the script marks findings under /usr/share/doc and info-level ones as expected and
+exits 1 when anything else is reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from assay.model import BACKDOOR_CATEGORIES
+
+ASSAY = Path(sys.executable).with_name("assay")
+HUNT_ONLY = tuple(arg for c in BACKDOOR_CATEGORIES for arg in ("--check", c))
+
+
+def main(argv: list[str] | None = None) -> int:
+    cache_home = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("--debs", type=Path, default=cache_home / "assay-bench" / "debs")
+    ap.add_argument(
+        "--arch", action="append", default=None, help="amd64, arm64, armel, mipsel (default: all)"
+    )
+    args = ap.parse_args(argv)
+    arches = args.arch or ["amd64", "arm64", "armel", "mipsel"]
+    unexpected = 0
+    with tempfile.TemporaryDirectory(prefix="assay-debian-") as tmp:
+        for arch in arches:
+            debs = sorted(args.debs.glob(f"*_{arch}.deb"))
+            if not debs:
+                print(f"{arch}: no .deb files in {args.debs} (run bench/versions.py first)", file=sys.stderr)
+                return 3
+            root = Path(tmp) / arch
+            root.mkdir()
+            for deb in debs:
+                subprocess.run(["dpkg-deb", "-x", str(deb), str(root)], check=True)
+            out = Path(tmp) / f"{arch}.json"
+            t0 = time.perf_counter()
+            proc = subprocess.run(
+                [str(ASSAY), "scan", str(root), "--format", "json", "-o", str(out), "-q", *HUNT_ONLY],
+                capture_output=True,
+                text=True,
+            )
+            wall = time.perf_counter() - t0
+            if proc.returncode != 0:
+                print(f"{arch}: scan failed: {proc.stderr.strip().splitlines()[-1:]}")
+                unexpected += 1
+                continue
+            report = json.loads(out.read_text(encoding="utf-8"))
+            files = sum(1 for f in report["files"] if f.get("kind") == "file")
+            print(
+                f"{arch}: {len(debs)} packages, {files} files, {wall:.1f} s, {len(report['findings'])} findings"
+            )
+            for f in report["findings"]:
+                expected = f["path"].startswith("/usr/share/doc/") or f["severity"] == "info"
+                unexpected += not expected
+                mark = "expected" if expected else "UNEXPECTED"
+                print(f"  {mark:<10} {f['rule']:<22} {f['severity']:<8} {f['path']}  {f['title'][:70]}")
+    print(f"\n{unexpected} unexpected finding(s)")
+    return 1 if unexpected else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
