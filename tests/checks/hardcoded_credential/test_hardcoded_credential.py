@@ -348,6 +348,9 @@ def test_a_password_among_the_noise_is_still_found(compile_c, context) -> None:
         ("DIR615", False),
         ("ADMIN1234", True),  # five capitals: a word, not a model prefix
         ("100-Continue", False),
+        ("Primary:Kerberos-Newer-Keys", False),  # Samba's supplemental credential names
+        ("Primary:Kerberos", False),
+        ("root:Zte521", True),
         ("Keep-Alive", False),
         ("Admin-2020", True),  # a word then a number: a password shape, not a protocol token
         ("Root_2019", True),

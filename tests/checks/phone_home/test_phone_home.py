@@ -10,7 +10,7 @@ import pytest
 
 from assay.checks.base import CheckContext
 from assay.checks.phone_home.check import CHECK
-from assay.checks.phone_home.endpoints import find_endpoints
+from assay.checks.phone_home.endpoints import documentation_context, find_endpoints
 from assay.index import build_index
 from assay.model import Finding, Severity
 from assay.unpack import index_directory
@@ -150,6 +150,8 @@ def test_busybox_copy_under_another_name_is_a_known_tool(tmp_path: Path) -> None
         ("10.0.0.1 172.16.5.4 192.168.0.1 169.254.1.1 224.0.0.251 127.0.0.1", []),
         ("192.0.2.7 198.51.100.2 203.0.113.9", []),
         ("8.8.8.8", []),
+        ("1.7.4.4", []),  # socat's version string, alone in the binary
+        ("45.33.12.9", ["45.33.12.9"]),
         ("libc.so.6 index.html main.cc setup.sh", []),
         ("http://www.w3.org/2001/XMLSchema http://schemas.xmlsoap.org/soap/", []),
         ("upd.vendor-cloud.com", ["upd.vendor-cloud.com"]),
@@ -157,3 +159,17 @@ def test_busybox_copy_under_another_name_is_a_known_tool(tmp_path: Path) -> None
 )
 def test_endpoint_extraction(text: str, hosts: list[str]) -> None:
     assert [e.host for e in find_endpoints(text)] == hosts
+
+
+@pytest.mark.parametrize(
+    ("text", "documentation"),
+    [
+        ("wireguard-tools v%s - https://git.zx2c4.com/wireguard-tools/", True),  # a version banner
+        ("Version: %s (http://www.example-vendor.com/)", True),
+        ("curl -s http://upd.vendor-cloud.com/check --data version=1", False),
+        ("http://stat.vendor-cloud.com/dev/heartbeat?v=%s", False),
+    ],
+)
+def test_a_program_banner_names_its_home_page_not_an_endpoint(text: str, documentation: bool) -> None:
+    (ep,) = find_endpoints(text)
+    assert documentation_context(text, ep) is documentation

@@ -82,8 +82,9 @@ _USERLIKE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{2,31}$")
 # A product model (capitals, a number, a capital suffix) is compared to tell hardware apart.
 _MODEL = re.compile(r"^[A-Z]{2,4}\d{2,5}[A-Z]{0,3}$")
 # Protocol tokens and labels: word pieces, or a status number then words ("100-Continue",
-# "Keep-Alive"). A word then a number ("Admin-2020") stays a possible password.
-_TOKEN = re.compile(r"^(?:\d+|[A-Za-z]+)(?:[-_.][A-Za-z]+)+$")
+# "Keep-Alive", Samba's "Primary:Kerberos"). A word then a number ("Admin-2020") stays a possible
+# password.
+_TOKEN = re.compile(r"^(?:\d+|[A-Za-z]+)(?:[-_.:][A-Za-z]+)+$")
 _RUN = re.compile(r"(.)\1{3}")
 # Numeric conversions mark a log or status line ("... of UID %d"), not a prompt.
 _NUMERIC_FORMAT = re.compile(r"%[-+ #0-9.]*(?:l|ll|h|z)?[diuxX]")

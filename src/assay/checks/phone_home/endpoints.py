@@ -255,6 +255,10 @@ def _versionish(s: str, start: int, ip: str) -> bool:
     if _VERSION_CONTEXT.search(before.rstrip()) or before.rstrip().endswith((b"v", b"V")):
         return True
     parts = ip.split(".")
+    if all(len(o) == 1 for o in parts):
+        # four one-digit numbers read as a version (socat's "1.7.4.4"); the public addresses of
+        # that shape in use are well-known resolvers, which are dropped anyway
+        return True
     return any(int(o) > 255 or (len(o) > 1 and o.startswith("0")) for o in parts)
 
 
@@ -297,10 +301,14 @@ _DOC_WORDS = re.compile(
 )
 
 
+# A program's banner: its name and version printed beside its home page ("tool v%s - <url>").
+_BANNER = re.compile(r"(?i)\bv(?:ersion)?[ :]*%s\b")
+
+
 def documentation_context(s: str, ep: Endpoint) -> bool:
     """The string around the endpoint reads like a link for people, not a place code connects to."""
     rest = s[: ep.start] + s[ep.start + len(ep.text) :]
-    if _DOC_WORDS.search(rest):
+    if _DOC_WORDS.search(rest) or _BANNER.search(rest):
         return True
     # Prose ("Adapted from <url>", "mirror at <url>") rather than a command or a bare address.
     words = [w for w in rest.split() if w.isalpha() and len(w) >= 3]
