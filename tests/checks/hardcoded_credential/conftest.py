@@ -20,8 +20,9 @@ COMPILERS = {
     "thumb": "arm-linux-gnueabi-gcc",
     "aarch64": "aarch64-linux-gnu-gcc",
     "mips": "mips-linux-gnu-gcc",  # big-endian, as on many Atheros/Qualcomm routers
+    "thumb2": "arm-linux-gnueabi-gcc",  # ARMv7 Thumb-2, as Debian's armhf builds everything
 }
-EXTRA = {"thumb": ["-mthumb"]}
+EXTRA = {"thumb": ["-mthumb"], "thumb2": ["-march=armv7-a", "-mthumb"]}
 
 Compile = Callable[[str, str], bytes]
 

@@ -10,7 +10,7 @@ from assay.checks.base import CheckContext
 from assay.checks.hardcoded_credential.check import CHECK, _password_like
 from assay.model import Finding
 
-TARGETS = ["x86_64", "mipsel", "arm", "thumb", "aarch64", "mips"]
+TARGETS = ["x86_64", "mipsel", "arm", "thumb", "thumb2", "aarch64", "mips"]
 
 STRCMP_PAIR = r"""
 #include <stdio.h>

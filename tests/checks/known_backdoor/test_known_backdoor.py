@@ -72,11 +72,19 @@ int is_request_swapped(void) { return rx == 0x4D4D6353U; }
 
 @pytest.mark.parametrize(
     ("cc", "flags"),
-    [("mipsel-linux-gnu-gcc", ("-O2",)), ("mipsel-linux-gnu-gcc", ("-O0", "-EB")), ("gcc", ("-O2",))],
+    [
+        ("mipsel-linux-gnu-gcc", ("-O2",)),
+        ("mipsel-linux-gnu-gcc", ("-O0", "-EB")),
+        ("gcc", ("-O2",)),
+        ("mips-linux-gnu-gcc", ("-O2",)),
+        ("aarch64-linux-gnu-gcc", ("-O2",)),
+        ("arm-linux-gnueabi-gcc", ("-O2", "-march=armv7-a")),
+        ("arm-linux-gnueabi-gcc", ("-O2", "-march=armv7-a", "-mthumb")),
+    ],
 )
 def test_sercomm_magic_as_integer_constant(tmp_path: Path, cc: str, flags: tuple[str, ...]) -> None:
     obj = gcc(tmp_path, SERCOMM_C, "scmm", *flags, cc=cc)
-    assert b"ScMM" not in obj and b"MMcS" not in obj or cc == "gcc"  # MIPS: only in instructions
+    assert b"ScMM" not in obj and b"MMcS" not in obj or cc == "gcc"  # only in instructions
     findings = scan(tmp_path / "root", {"/usr/sbin/scfgmgr": obj})
     assert indicators(findings) == {("/usr/sbin/scfgmgr", "sercomm-tcp32764")}
     f = findings[0]

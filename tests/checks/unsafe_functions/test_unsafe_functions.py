@@ -30,6 +30,7 @@ TARGETS = {
     "mipsel": ("mipsel-linux-gnu-gcc", []),
     "arm": ("arm-linux-gnueabi-gcc", []),
     "thumb": ("arm-linux-gnueabi-gcc", ["-mthumb"]),
+    "thumb2": ("arm-linux-gnueabi-gcc", ["-march=armv7-a", "-mthumb"]),
     "aarch64": ("aarch64-linux-gnu-gcc", []),
     "mips": ("mips-linux-gnu-gcc", []),
 }
