@@ -1917,7 +1917,7 @@ def call_counts(b: ElfBinary) -> dict[str, int]:
 def call_sites(b: ElfBinary, names: Iterable[str] | None = None) -> list[tuple[int, str]]:
     """(address, import) of every direct call, from instruction encodings (no disassembly).
 
-    MIPS: `lw $t9, off($gp)` GOT loads and `jal`/`j` to stubs; ARM/Thumb: BL/BLX/B; AArch64: BL/B;
+    MIPS: `lw $t9, off($gp)` GOT loads and `jal`/`j` to stubs; ARM: BL/B; Thumb: BL/BLX/B.W; AArch64: BL/B;
     x86: `call`/`jmp rel32` to PLT stubs and `call`/`jmp [rip+disp]` through GOT slots.
     names: only calls to these imports.
     """
@@ -1955,7 +1955,8 @@ def call_sites(b: ElfBinary, names: Iterable[str] | None = None) -> list[tuple[i
             h, hpcs = _section_words(b, sec, 2)
             i = _match(h[:-1], 0xF800, 0xF000)
             h1, h2 = h[i], h[i + 1]
-            keep = (h2 & 0xC000) == 0xC000
+            # BL/BLX, and Thumb-2's B.W as a tail call (armhf code reaches a PLT entry's Thumb stub so)
+            keep = ((h2 & 0xC000) == 0xC000) | ((h2 & 0xD000) == 0x9000)
             i, h1, h2 = i[keep], h1[keep], h2[keep]
             sgn = (h1 >> 10) & 1
             i1 = 1 - (((h2 >> 13) & 1) ^ sgn)
