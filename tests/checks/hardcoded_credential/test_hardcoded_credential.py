@@ -192,6 +192,10 @@ def test_scripts_without_hardcoded_secrets(context) -> None:
             "#!/bin/sh\nuser=$(echo \"$QUERY_STRING\" | sed -n 's/.*user=\\([^&]*\\).*/\\1/p')\n"
             'hash=$(grep "^$user:" /etc/webpasswd | cut -d: -f2)\n[ "$hash" = "$(echo -n "$pass" | md5sum)" ]\n'
         ),
+        # a shell script that carries PHP (D-Link's templates): an assignment, not a comparison
+        "/etc/scripts/wps/wps.php": (
+            '#!/bin/sh\n<?\n$pin = query($p."/media/wps/enrollee/pin");\n$password = get("x", $p."/key");\n?>\n'
+        ),
     }
     assert _run(context(files)) == []
 
@@ -461,7 +465,9 @@ __attribute__((noinline)) int set(const char *key, const char *value) {
     else if (strcmp(key, "no-touch-required") == 0) return 6;
     else if (strcmp(key, "permit-X11-forwarding") == 0) return 7;
     else if (strcmp(key, "skip_inactivity_poll") == 0) return 8;
-    else if (strcmp(key, "ieee8021x") == 0) return 9;%s
+    else if (strcmp(key, "ieee8021x") == 0) return 9;
+    else if (strcmp(key, "Realm") == 0) return 11;
+    else if (strcmp(key, "Error404File") == 0) return 12;%s
     return 0;
 }
 int main(void) {
@@ -480,6 +486,6 @@ def test_option_names_of_a_configuration_parser_are_not_credentials(target: str,
 
 @pytest.mark.parametrize("target", ["x86_64", "mipsel", "aarch64"])
 def test_a_secret_among_option_names_is_still_found(target: str, compile_c, context) -> None:
-    hidden = '\n    else if (strcmp(key, "Kq4$vR8!m") == 0) return 10;'
+    hidden = '\n    else if (strcmp(key, "Kq4$vR8!m") == 0) return 10;\n    else if (strcmp(key, "Zte521") == 0) return 13;'
     found = _run(context({"/usr/sbin/hostapd": compile_c(DISPATCHER % hidden, target)}))
-    assert [f.details["password"] for f in found] == ["Kq4$vR8!m"]
+    assert sorted(f.details["password"] for f in found) == ["Kq4$vR8!m", "Zte521"]

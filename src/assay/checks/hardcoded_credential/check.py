@@ -128,12 +128,19 @@ def _password_like(s: str) -> bool:
 _DISPATCH_LITERALS = 8
 
 
+_CAMEL_WORD = re.compile(r"[A-Z][a-z]{2,}")
+_CAMEL = re.compile(r"^(?:[A-Z][a-z]{2,}|\d+)+$")
+
+
 def _strong_secret(s: str) -> bool:
     """What still reads as a secret among a dispatcher's keywords: a symbol other than a word
-    separator, or upper and lower case and digits in one piece. Option names such as
-    "ieee80211w" and "permit-X11-forwarding" are not."""
+    separator, or upper and lower case and digits in one piece that is not capitalised words
+    and numbers. Option names such as "ieee80211w", "permit-X11-forwarding" and "Error404File"
+    are not."""
     if any(not c.isalnum() and c not in "-_." for c in s):
         return True
+    if _CAMEL.match(s) and len(_CAMEL_WORD.findall(s)) >= 2:
+        return False
     return (
         s.isalnum()
         and any(c.isupper() for c in s)
@@ -418,7 +425,9 @@ _SCRIPT_EXT = (".sh", ".cgi", ".lua", ".php", ".asp", ".pl", ".py", ".js", ".htm
 _PASS_VAR = r"(?:pass(?:word|wd|wort|phrase|code)?|pwd|pw|secret|pin)"
 _USER_VAR = r"(?:user(?:name|_?id)?|usr|login(?:name)?|name|account|uname|admin)"
 _VAR = r"[\"']?\$?\{?(?:_(?:GET|POST|REQUEST)\[[\"'])?(?P<var>[A-Za-z_][A-Za-z0-9_]*)[\"']?\]?\}?[\"']?"
-_LIT = r"(?P<q>[\"'])(?P<lit>[^\"'$`\n]{1,64})(?P=q)|(?P<bare>[^\s\"'$`\]\);|&]{1,64})"
+# A bare literal is a whole shell word: `$pin = query($p)` (PHP that a shell script carries) is
+# no comparison with "query(".
+_LIT = r"(?P<q>[\"'])(?P<lit>[^\"'$`\n]{1,64})(?P=q)|(?P<bare>[^\s\"'$`\]\);|&(]{1,64})(?=[\s\];|&)]|$)"
 _CMP = r"(?:\s+(?:=|==|!=|-eq|-ne|eq|ne)\s+|\s*(?:===?|!==?|~=)\s*)"
 # In shell `=` inside [ ] compares and a bare word is a literal; elsewhere `=` assigns.
 _CMP_CODE = r"\s*(?:===?|!==?|~=)\s*"
