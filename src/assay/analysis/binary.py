@@ -727,13 +727,9 @@ def _plt_stubs(b: ElfBinary) -> list[tuple[int, int, str]]:
             if isinstance(slot, tuple) and slot[0] == "jump":
                 # a jump to the slot's address (ARM's ldr pc), or to what it loaded (AArch64's br x17)
                 dest = slot[1]
-                name = (
-                    b.slot_imports.get(dest)
-                    if isinstance(dest, int)
-                    else str(dest[1])
-                    if isinstance(dest, tuple) and dest[0] == "imp"
-                    else None
-                )
+                name = b.slot_imports.get(dest) if isinstance(dest, int) else None
+                if isinstance(dest, tuple) and dest[0] == "imp":
+                    name = str(dest[1])
                 if name:
                     out.append((begin, addr + size, name))
                 begin = addr + size

@@ -17,7 +17,7 @@ class CheckContext:
 
     index: FileIndex
     options: dict[str, Any] = field(default_factory=dict)
-    components: tuple[Component, ...] = ()  # from the inventory stage, which runs first
+    components: tuple[Component, ...] = ()  # the inventory's, for checks that declare needs_components
     # Per-scan memo the checks share (parsed ELFs, the boot model: analysis.binary.elf_cache,
     # analysis.initsystem.shared_boot_model); never configuration.
     memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)

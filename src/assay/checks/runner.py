@@ -115,9 +115,8 @@ def run_checks(
         if progress is not None:
             progress(task[0])
         if task[0] == INVENTORY and inventory is not None:
-            t0 = time.perf_counter()
-            components = tuple(inventory())
-            inventory_seconds = time.perf_counter() - t0
+            _name, result, inventory_seconds, _error = _run_inventory(inventory)
+            components = tuple(result)
             continue
         outcomes.append(_run_task(ctx, by_id, (task[0], task[1], components)))
     run = _collect(checks, [o for o in outcomes if o[0] != INVENTORY], used)
@@ -193,7 +192,7 @@ def _run_pooled(
         )
     except (OSError, ValueError):
         gc.unfreeze()
-        return outcomes, tasks
+        return outcomes, tasks + held
     pending: dict[Future[_Outcome], _Task] = {}
     queue = deque(tasks)
     lost: list[_Task] = []
@@ -280,12 +279,17 @@ def _worker_task(task: _Task) -> _Outcome:
     if task[0] == INVENTORY:
         inventory = _WORKER["inventory"]
         assert callable(inventory)
-        t0 = time.perf_counter()
         try:
-            return INVENTORY, list(inventory()), time.perf_counter() - t0, None
+            return _run_inventory(inventory)
         except Exception as exc:  # noqa: BLE001 - rerun by the scanning process, which raises
-            return INVENTORY, [], time.perf_counter() - t0, f"{type(exc).__name__}: {exc}"
+            return INVENTORY, [], 0.0, f"{type(exc).__name__}: {exc}"
     return _run_task(ctx, by_id, task)
+
+
+def _run_inventory(inventory: Inventory) -> _Outcome:
+    t0 = time.perf_counter()
+    components = list(inventory())
+    return INVENTORY, components, time.perf_counter() - t0, None
 
 
 def _run_task(ctx: CheckContext, by_id: dict[str, Check], task: _Task) -> _Outcome:

@@ -324,6 +324,22 @@ def test_the_inventory_runs_while_the_checks_do(tree: Path, tmp_path: Path) -> N
     ]
 
 
+def test_a_pool_that_cannot_start_leaves_every_check_to_run_here(
+    tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assay.checks import runner
+
+    def refuse(*_a: object, **_k: object) -> None:
+        raise OSError("no processes left")
+
+    monkeypatch.setattr(runner, "ProcessPoolExecutor", refuse)
+    run = run_checks(_context(tree), [READER, UNDECLARED], jobs=2, inventory=lambda: INVENTORY_OF_TWO)
+    assert run.components == INVENTORY_OF_TWO
+    assert [f.title for f in run.findings if f.rule == "zz-reader"] == [
+        "saw busybox 1.36.1, dropbear 2022.83"
+    ]
+
+
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_an_inventory_that_fails_fails_the_run_as_it_would_alone(tree: Path, jobs: int) -> None:
     def inventory() -> list[Component]:
