@@ -19,17 +19,16 @@ exits 1 when anything else is reported.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from scans import HUNT_ONLY, scan
 
 from assay.model import BACKDOOR_CATEGORIES
 
-ASSAY = Path(sys.executable).with_name("assay")
 EXTRA = [
     "vsftpd",
     "proftpd-core",
@@ -76,9 +75,6 @@ def download_extra(debs: Path, arch: str) -> None:
             subprocess.run(["apt-get", "download", f"{pkg}:{arch}"], cwd=debs, capture_output=True)
 
 
-HUNT_ONLY = tuple(arg for c in BACKDOOR_CATEGORIES for arg in ("--check", c))
-
-
 def main(argv: list[str] | None = None) -> int:
     cache_home = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
@@ -104,18 +100,11 @@ def main(argv: list[str] | None = None) -> int:
             for deb in debs:
                 subprocess.run(["dpkg-deb", "-x", str(deb), str(root)], check=True)
             out = Path(tmp) / f"{arch}.json"
-            t0 = time.perf_counter()
-            proc = subprocess.run(
-                [str(ASSAY), "scan", str(root), "--format", "json", "-o", str(out), "-q", *HUNT_ONLY],
-                capture_output=True,
-                text=True,
-            )
-            wall = time.perf_counter() - t0
-            if proc.returncode != 0:
-                print(f"{arch}: scan failed: {proc.stderr.strip().splitlines()[-1:]}")
+            wall, _cpu, report, error = scan(root, out, extra=HUNT_ONLY)
+            if report is None:
+                print(f"{arch}: scan failed: {error}")
                 unexpected += 1
                 continue
-            report = json.loads(out.read_text(encoding="utf-8"))
             files = sum(1 for f in report["files"] if f.get("kind") == "file")
             print(
                 f"{arch}: {len(debs)} packages, {files} files, {wall:.1f} s, {len(report['findings'])} findings"

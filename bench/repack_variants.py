@@ -20,23 +20,19 @@ tests: it reads /work/shared.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from assay.model import BACKDOOR_CATEGORIES
+from scans import HUNT_ONLY, scan
+
 from assay.unpack import Limits, unpack
 from assay.unpack.base import KIND_DIR, KIND_FILE, KIND_SYMLINK, ExtractedFS
-
-ASSAY = Path(sys.executable).with_name("assay")
-HUNT_ONLY = tuple(arg for c in BACKDOOR_CATEGORIES for arg in ("--check", c))
 
 
 def stage(fs: ExtractedFS, dest: Path) -> None:
@@ -171,16 +167,8 @@ VARIANTS: dict[str, tuple[Callable[[Path, Path, Path], None], str]] = {
 
 
 def hunt(image: Path, out: Path) -> tuple[float, dict[str, Any] | None, str]:
-    t0 = time.perf_counter()
-    proc = subprocess.run(
-        [str(ASSAY), "scan", str(image), "--format", "json", "-o", str(out), "-q", *HUNT_ONLY],
-        capture_output=True,
-        text=True,
-    )
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0 or not out.exists():
-        return wall, None, (proc.stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1]
-    return wall, json.loads(out.read_text(encoding="utf-8")), ""
+    wall, _cpu, report, error = scan(image, out, extra=HUNT_ONLY)
+    return wall, report, error
 
 
 def keys(report: dict[str, Any]) -> tuple[set[tuple[str, str, str]], set[tuple[str, str]]]:
